@@ -1,0 +1,31 @@
+"""Exact proximal maps of weight-sharing regularization.
+
+``R(w) = 1/(d-1) sum_{i>j} |w_i - w_j|`` and its prox, the map that pulls
+weights together until groups of them share one value.
+
+Public API (DESIGN.md §5)::
+
+    ws_penalty(w)                    R along the last axis
+    prox_ws(w, lam, method="auto")   prox_{lam R} along the last axis
+    solve(w, lam, method=...)        the same, with the solver's round count
+    prox_ws_l1(w, lam, mu)           prox of lam R + mu ||.||_1
+    SOLVERS                          name -> callable(w, lam)
+"""
+from .l1 import prox_ws_l1
+from .penalty import soft_threshold, ws_penalty
+from .solve import SOLVERS, ProxResult, auto_method, prox_ws, solve
+from .transform import rank_velocities, sorted_transform, velocity
+
+__all__ = [
+    "ws_penalty",
+    "prox_ws",
+    "prox_ws_l1",
+    "solve",
+    "ProxResult",
+    "SOLVERS",
+    "auto_method",
+    "soft_threshold",
+    "velocity",
+    "rank_velocities",
+    "sorted_transform",
+]

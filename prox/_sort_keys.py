@@ -1,0 +1,111 @@
+"""Sort-with-permutation through packed integer keys (Numba).
+
+``numpy.argsort`` is several times slower than ``numpy.sort``. Packing each
+value's order-preserving bit pattern and its index into ONE uint64 lets a plain
+``numpy.sort`` of integers return both the sorted values and the permutation:
+
+    key = (flip(bits(w_i)) >> index_bits << index_bits) | i
+
+``flip`` maps IEEE-754 bit patterns to unsigned integers in the order of the
+floats (negative: invert all bits; non-negative: set the sign bit).
+
+* float32 values have 32 key bits, so with ``index_bits <= 32`` the key keeps
+  them whole and the sort is exact.
+* float64 values lose their lowest ``index_bits`` bits. Entries that differ
+  only there land in one run of equal truncated keys, ordered by index;
+  :func:`repair_truncated_runs` re-sorts each such run by the full value.
+  For random data runs are rare and short; the repair is O(d) plus the sort of
+  the runs.
+"""
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+__all__ = ["index_bits_for", "pack_keys", "repair_truncated_runs"]
+
+_U64 = np.uint64
+
+
+def index_bits_for(d: int) -> int:
+    """Number of low key bits that hold an index in ``[0, d)`` (at least 1)."""
+    return max(1, int(d - 1).bit_length())
+
+
+@numba.njit(cache=True)
+def _flip32(bits):
+    if bits & _U64(0x80000000):
+        return bits ^ _U64(0xFFFFFFFF)
+    return bits | _U64(0x80000000)
+
+
+@numba.njit(cache=True)
+def _flip64(bits):
+    if bits >> _U64(63):
+        return ~bits
+    return bits | (_U64(1) << _U64(63))
+
+
+@numba.njit(cache=True)
+def pack_keys(bits, index_bits, keys):
+    """Fill ``keys[r, i]`` with the packed key of ``bits[r, i]`` (see module doc).
+
+    bits : uint32 (float32 data) or uint64 (float64 data), shape (rows, d), C order
+    keys : uint64, shape (rows, d), written
+    """
+    rows, d = bits.shape
+    shift = _U64(index_bits)
+    single = bits.itemsize == 4
+    for r in range(rows):
+        for i in range(d):
+            if single:
+                key = _flip32(_U64(bits[r, i])) << _U64(32)
+            else:
+                key = _flip64(_U64(bits[r, i]))
+            keys[r, i] = ((key >> shift) << shift) | _U64(i)
+
+
+@numba.njit(cache=True)
+def _sort_run(keys_row, values_row, start, stop, mask):
+    # Re-sort keys_row[start:stop] (equal truncated keys) by the full value.
+    n = stop - start
+    if n <= 16:
+        # Insertion sort: strict comparison keeps equal values in index order.
+        for a in range(start + 1, stop):
+            key = keys_row[a]
+            value = values_row[np.int64(key & mask)]
+            b = a - 1
+            while b >= start and values_row[np.int64(keys_row[b] & mask)] > value:
+                keys_row[b + 1] = keys_row[b]
+                b -= 1
+            keys_row[b + 1] = key
+        return
+    run = keys_row[start:stop].copy()
+    run_values = np.empty(n, values_row.dtype)
+    for a in range(n):
+        run_values[a] = values_row[np.int64(run[a] & mask)]
+    for a, j in enumerate(np.argsort(run_values, kind="mergesort")):
+        keys_row[start + a] = run[j]
+
+
+@numba.njit(cache=True)
+def repair_truncated_runs(keys, values, index_bits):
+    """Make each sorted key row sort ``values`` exactly (float64 keys only).
+
+    Precondition: every row of ``keys`` is sorted and was packed from the same
+    row of ``values`` by :func:`pack_keys`. Runs of equal truncated keys are
+    re-sorted by the full value (ties stay in index order).
+    """
+    rows, d = keys.shape
+    shift = _U64(index_bits)
+    mask = (_U64(1) << shift) - _U64(1)
+    for r in range(rows):
+        start = 0
+        while start < d:
+            head = keys[r, start] >> shift
+            stop = start + 1
+            while stop < d and (keys[r, stop] >> shift) == head:
+                stop += 1
+            if stop - start > 1:
+                _sort_run(keys[r], values[r], start, stop, mask)
+            start = stop

@@ -1,0 +1,142 @@
+"""Solver ``"pava"``: sort + pool-adjacent-violators, in Numba (the reference fast path).
+
+Algorithm (DESIGN.md §3), per row of length d:
+
+1. Sort with permutation through packed uint64 keys (``_sort_keys``).
+2. One forward stack pass over the sorted transform ``z_k = x_k + lam * c_k``
+   (``transform.velocity_jit``): push ``z_k`` as a block, then pool it with the
+   block before it while that block's mean is not below it.
+3. One backward pass over the final blocks scatters each block mean to the
+   original positions of its members.
+
+Work O(d log d) (the sort) + O(d); depth O(d) (sequential).
+
+Memory. The kernel keeps its block stack inside the key buffer it has already
+read (the stack never outgrows the number of elements read), so besides input
+and output it needs only the uint64 keys: for float32 input the permutation is
+parked in the output buffer until the scatter, i.e. about 4x the input's bytes
+in all.  Deviation from textbook PAVA: blocks are stored at their LAST element
+(mean there, start index just before it, or a "singleton" flag bit on the
+permutation entry) instead of in a separate stack.
+"""
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from ._sort_keys import index_bits_for, pack_keys, repair_truncated_runs
+from .transform import velocity_jit
+
+__all__ = ["prox_pava_rows", "pava_kernel"]
+
+_U64 = np.uint64
+
+
+@numba.njit(cache=True)
+def pava_kernel(keys, values, lam, order, out, index_bits):
+    """Pool adjacent violators on sorted packed keys and scatter the fit.
+
+    keys   : uint64 (rows, d), each row sorted exactly (after repair); destroyed
+    values : float32/float64 (rows, d), the rows the keys were packed from
+    order  : int32/int64 (rows, d) scratch; may be ``out`` viewed as int32 when
+             ``out`` is float32 (then the fit is staged in ``keys`` first)
+    out    : float32/float64 (rows, d), receives prox rows in original order
+    """
+    rows, d = keys.shape
+    shift = _U64(index_bits)
+    mask = (_U64(1) << shift) - _U64(1)
+    single = values.itemsize == 4
+    aliased = order.itemsize == 4 and out.itemsize == 4
+    flag = order.dtype.type(1) << (order.itemsize * 8 - 2)  # "singleton block here"
+    # Scalar bit casts between float32 and uint32 go through one-element views.
+    cast_u32 = np.empty(1, np.uint32)
+    cast_f32 = cast_u32.view(np.float32)
+    for r in range(rows):
+        keys_row = keys[r]
+        store = keys_row.view(np.float64)   # block mean at the block's last slot
+        starts = keys_row.view(np.int64)    # block start one slot before that
+        order_row = order[r]
+        # Forward pass: stack PAVA on z_k = x_k + lam * c_k.
+        for k in range(d):
+            key = keys_row[k]
+            index = np.int64(key & mask)
+            if single:
+                high = key >> _U64(32)
+                if high & _U64(0x80000000):
+                    high ^= _U64(0x80000000)
+                else:
+                    high ^= _U64(0xFFFFFFFF)
+                cast_u32[0] = np.uint32(high)
+                x = np.float64(cast_f32[0])
+            else:
+                x = np.float64(values[r, index])
+            mean = x + lam * velocity_jit(k, d)
+            start = k
+            size = 1
+            while start > 0:
+                prev_end = start - 1
+                prev_mean = store[prev_end]
+                if prev_mean < mean:
+                    break
+                if order_row[prev_end] & flag:
+                    prev_start = prev_end
+                    order_row[prev_end] ^= flag
+                else:
+                    prev_start = starts[prev_end - 1]
+                prev_size = prev_end - prev_start + 1
+                # Weighted mean written as an update: no overflow near 1e308.
+                mean = prev_mean + (mean - prev_mean) * (size / (size + prev_size))
+                start = prev_start
+                size += prev_size
+            order_row[k] = index | flag if start == k else index
+            store[k] = mean
+            if start < k:
+                starts[k - 1] = start
+        # Backward pass over the final blocks: scatter (or stage) the means.
+        end = d - 1
+        while end >= 0:
+            mean = store[end]
+            start = end if order_row[end] & flag else starts[end - 1]
+            for k in range(start, end + 1):
+                index = order_row[k] & ~flag
+                if aliased:
+                    cast_f32[0] = np.float32(mean)
+                    keys_row[k] = (_U64(cast_u32[0]) << _U64(32)) | _U64(index)
+                else:
+                    out[r, index] = mean
+            end = start - 1
+        if aliased:
+            # The permutation lived in ``out``; now that it is staged in the keys,
+            # write the float32 fit over it.
+            for k in range(d):
+                key = keys_row[k]
+                cast_u32[0] = np.uint32(key >> _U64(32))
+                out[r, np.int64(key & _U64(0xFFFFFFFF))] = cast_f32[0]
+
+
+def prox_pava_rows(rows: np.ndarray, lam: float):
+    """Prox of every row of a C-contiguous float32/float64 array (not modified).
+
+    Returns ``(out, None)``: a new array of the same dtype and no round count
+    (the algorithm is sequential).
+    """
+    n_rows, d = rows.shape
+    out = np.empty_like(rows)
+    if d <= 1 or rows.size == 0:
+        out[...] = rows
+        return out, None
+    single = rows.dtype == np.float32
+    index_bits = index_bits_for(d)
+    if index_bits > 32 or (single and d >= 2**30):
+        raise ValueError(f"rows of length {d} are too long for the packed-key sort")
+    keys = np.empty(rows.shape, np.uint64)
+    pack_keys(rows.view(np.uint32 if single else np.uint64), index_bits, keys)
+    keys.sort(axis=-1)
+    if not single:
+        repair_truncated_runs(keys, rows, index_bits)
+    if single:
+        order = out.view(np.int32)
+    else:
+        order = np.empty(rows.shape, np.int32 if d < 2**30 else np.int64)
+    pava_kernel(keys, rows, float(lam), order, out, index_bits)
+    return out, None
