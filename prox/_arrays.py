@@ -26,13 +26,14 @@ def to_rows(w, kind: str):
     gives back the user's kind, shape, dtype and device.
     """
     shape = tuple(w.shape)
-    d = shape[-1] if shape else 1
+    d = shape[-1]
+    n_rows = int(np.prod(shape[:-1], dtype=np.int64))
     if is_torch_tensor(w):
         import torch
 
         dtype = w.dtype if w.dtype in (torch.float32, torch.float64) else torch.float64
         device = w.device
-        rows = w.detach().reshape(-1, d).to(dtype).contiguous()
+        rows = w.detach().reshape(n_rows, d).to(dtype).contiguous()
         if kind == "numpy":
             rows = rows.cpu().numpy()
 
@@ -47,7 +48,7 @@ def to_rows(w, kind: str):
         return rows, restore
 
     dtype = _result_dtype_numpy(w.dtype)
-    rows = np.ascontiguousarray(w.reshape(-1, d), dtype=dtype)
+    rows = np.ascontiguousarray(w.reshape(n_rows, d), dtype=dtype)
     if kind == "torch":
         import torch
 

@@ -60,7 +60,7 @@ def check_weights(w, name: str = "w"):
     * anything else: ``np.asarray(w)`` (no copy when already an ndarray).
 
     Raises ``TypeError`` for bool, complex, object, string and float16 dtypes and
-    ``ValueError`` for NaN or infinite entries.
+    ``ValueError`` for NaN or infinite entries or a 0-d (scalar) input.
     """
     if is_torch_tensor(w):
         import torch
@@ -72,6 +72,7 @@ def check_weights(w, name: str = "w"):
             )
         if w.is_floating_point() and w.numel() and not bool(torch.isfinite(w).all()):
             raise ValueError(f"Invalid {name}: contains NaN or infinite entries")
+        _check_ndim(w, name)
         return w
     try:
         array = np.asarray(w)
@@ -80,7 +81,13 @@ def check_weights(w, name: str = "w"):
     _check_numpy_dtype(array.dtype, name)
     if array.dtype.kind == "f" and array.size and not np.isfinite(array).all():
         raise ValueError(f"Invalid {name}: contains NaN or infinite entries")
+    _check_ndim(array, name)
     return array
+
+
+def _check_ndim(array, name: str) -> None:
+    if array.ndim == 0:
+        raise ValueError(f"Invalid {name}: expected at least one dimension, got a scalar")
 
 
 def check_method(method: str, known) -> str:

@@ -26,8 +26,6 @@ def ws_penalty(w):
     so ``R`` can be added to a training loss). 0 where ``d <= 1``.
     """
     w = check_weights(w)
-    if w.ndim == 0:
-        raise ValueError("Invalid w: expected at least one dimension, got a scalar")
     d = w.shape[-1]
     if is_torch_tensor(w):
         import torch

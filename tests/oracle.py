@@ -1,0 +1,75 @@
+"""Independent oracles for the tests.
+
+Written plainly from DESIGN.md §1, sharing no code with the package: the
+velocities are typed out again here on purpose, so a mistake in
+``prox.transform`` cannot hide in both places.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def stack_pava_increasing(z):
+    """Non-decreasing least-squares fit of the 1-D sequence ``z`` (textbook PAVA)."""
+    means, sizes = [], []
+    for value in z:
+        means.append(float(value))
+        sizes.append(1)
+        while len(means) > 1 and means[-2] >= means[-1]:
+            mean_right, size_right = means.pop(), sizes.pop()
+            mean_left, size_left = means.pop(), sizes.pop()
+            size = size_left + size_right
+            means.append((mean_left * size_left + mean_right * size_right) / size)
+            sizes.append(size)
+    return np.repeat(means, sizes)
+
+
+def oracle_prox(w, lam):
+    """prox_{lam R}(w) of a 1-D vector, in float64, via the sorted transform."""
+    w = np.asarray(w, dtype=np.float64)
+    d = w.size
+    if d <= 1:
+        return w.copy()
+    order = np.argsort(w, kind="stable")
+    ranks = np.arange(1, d + 1)
+    z = w[order] + lam * (d + 1 - 2 * ranks) / (d - 1)
+    out = np.empty(d)
+    out[order] = stack_pava_increasing(z)
+    return out
+
+
+def oracle_prox_rows(w, lam):
+    """``oracle_prox`` applied along the last axis of any array."""
+    w = np.asarray(w, dtype=np.float64)
+    if w.ndim == 1:
+        return oracle_prox(w, lam)
+    return np.apply_along_axis(oracle_prox, -1, w, lam)
+
+
+def pairwise_penalty(w):
+    """R(w) = 1/(d-1) sum_{i>j} |w_i - w_j| by the O(d^2) definition."""
+    w = np.asarray(w, dtype=np.float64)
+    d = w.size
+    if d <= 1:
+        return 0.0
+    return float(np.abs(w[:, None] - w[None, :]).sum() / 2 / (d - 1))
+
+
+def cvxpy_prox(w, lam, mu=0.0):
+    """prox of lam R + mu ||.||_1 by a generic convex solver (small d only)."""
+    import cvxpy as cp
+
+    w = np.asarray(w, dtype=np.float64)
+    d = w.size
+    u = cp.Variable(d)
+    pairs = [u[i] - u[j] for i in range(d) for j in range(i)]
+    penalty = cp.sum(cp.abs(cp.hstack(pairs))) / (d - 1) if d > 1 else 0
+    objective = 0.5 * cp.sum_squares(u - w) + lam * penalty + mu * cp.norm1(u)
+    cp.Problem(cp.Minimize(objective)).solve(solver=cp.CLARABEL, tol_gap_abs=1e-10, tol_gap_rel=1e-10, tol_feas=1e-10)
+    return np.asarray(u.value)
+
+
+def tolerance(w, lam, dtype=np.float64):
+    """Absolute tolerance: 1e-12 (float64) or 2e-6 (float32) relative to max|w| + lam."""
+    scale = float(np.max(np.abs(w), initial=0.0)) + lam
+    return (1e-12 if np.dtype(dtype) == np.float64 else 2e-6) * max(scale, np.finfo(np.float64).tiny)
