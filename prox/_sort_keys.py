@@ -16,15 +16,28 @@ floats (negative: invert all bits; non-negative: set the sign bit).
   :func:`repair_truncated_runs` re-sorts each such run by the full value.
   For random data runs are rare and short; the repair is O(d) plus the sort of
   the runs.
+
+The keys themselves are sorted by :func:`sort_keys`: an LSD radix sort on the
+bits above the index (the index bits are already in increasing order and the
+radix sort is stable, so they need no pass), or ``numpy.sort`` in place for
+short rows and for very long ones, where the radix sort's scratch buffer would
+push peak memory past ~5x the input.
 """
 from __future__ import annotations
 
 import numba
 import numpy as np
 
-__all__ = ["index_bits_for", "pack_keys", "repair_truncated_runs"]
+__all__ = ["index_bits_for", "pack_keys", "sort_keys", "repair_truncated_runs"]
 
 _U64 = np.uint64
+
+#: Digit width of the radix sort: 2**11 counters fit in L1 cache.
+RADIX_BITS = 11
+#: Rows shorter than this are sorted by numpy (the counters would dominate).
+RADIX_MIN_LENGTH = 1 << 12
+#: Rows longer than this are sorted in place by numpy to bound peak memory.
+RADIX_MAX_LENGTH = 1 << 25
 
 
 def index_bits_for(d: int) -> int:
@@ -109,3 +122,57 @@ def repair_truncated_runs(keys, values, index_bits):
             if stop - start > 1:
                 _sort_run(keys[r], values[r], start, stop, mask)
             start = stop
+
+
+@numba.njit(cache=True)
+def _radix_sort_row(row, scratch, low_bit):
+    # Stable LSD radix sort of ``row`` by bits [low_bit, 64), RADIX_BITS at a time.
+    d = row.shape[0]
+    n_passes = (64 - low_bit + RADIX_BITS - 1) // RADIX_BITS
+    n_buckets = 1 << RADIX_BITS
+    digit_mask = _U64(n_buckets - 1)
+    counts = np.zeros((n_passes, n_buckets), np.int64)
+    for i in range(d):  # every pass's histogram in one read of the data
+        key = row[i]
+        for p in range(n_passes):
+            counts[p, np.int64((key >> _U64(low_bit + p * RADIX_BITS)) & digit_mask)] += 1
+    source, target = row, scratch
+    moved = 0
+    for p in range(n_passes):
+        shift = _U64(low_bit + p * RADIX_BITS)
+        if counts[p].max() == d:
+            continue  # every key has the same digit here: nothing to move
+        offsets = np.empty(n_buckets, np.int64)
+        total = 0
+        for b in range(n_buckets):
+            offsets[b] = total
+            total += counts[p, b]
+        for i in range(d):
+            key = source[i]
+            b = np.int64((key >> shift) & digit_mask)
+            target[offsets[b]] = key
+            offsets[b] += 1
+        source, target = target, source
+        moved += 1
+    if moved % 2 == 1:  # the result ended in scratch
+        row[:] = scratch
+
+
+@numba.njit(cache=True)
+def _radix_sort_rows(keys, low_bit):
+    scratch = np.empty(keys.shape[1], np.uint64)
+    for r in range(keys.shape[0]):
+        _radix_sort_row(keys[r], scratch, low_bit)
+
+
+def sort_keys(keys, index_bits: int, value_bits: int) -> None:
+    """Sort each row of packed ``keys`` in place (uint64, shape (rows, d)).
+
+    Only bits ``[max(index_bits, 64 - value_bits), 64)`` carry value
+    information; the radix sort skips the rest.
+    """
+    d = keys.shape[-1]
+    if RADIX_MIN_LENGTH <= d <= RADIX_MAX_LENGTH:
+        _radix_sort_rows(keys, max(index_bits, 64 - value_bits))
+    else:
+        keys.sort(axis=-1)

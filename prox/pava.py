@@ -2,7 +2,8 @@
 
 Algorithm (DESIGN.md §3), per row of length d:
 
-1. Sort with permutation through packed uint64 keys (``_sort_keys``).
+1. Sort with permutation through packed uint64 keys (``_sort_keys``): one
+   radix-sorted array of integers gives both the sorted values and the order.
 2. One forward stack pass over the sorted transform ``z_k = x_k + lam * c_k``
    (``transform.velocity_jit``): push ``z_k`` as a block, then pool it with the
    block before it while that block's mean is not below it.
@@ -16,7 +17,7 @@ read (the stack never outgrows the number of elements read), so besides input
 and output it needs only the uint64 keys: for float32 input the permutation is
 parked in the output buffer until the scatter, i.e. about 4x the input's bytes
 in all.  Deviation from textbook PAVA: blocks are stored at their LAST element
-(mean there, start index just before it, or a "singleton" flag bit on the
+(mean of its sorted values there, start index just before it, or a "singleton" flag bit on the
 permutation entry) instead of in a separate stack.
 """
 from __future__ import annotations
@@ -24,7 +25,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ._sort_keys import index_bits_for, pack_keys, repair_truncated_runs
+from ._sort_keys import index_bits_for, pack_keys, repair_truncated_runs, sort_keys
 from .transform import velocity_jit
 
 __all__ = ["prox_pava_rows", "pava_kernel"]
@@ -35,6 +36,9 @@ _U64 = np.uint64
 @numba.njit(cache=True)
 def pava_kernel(keys, values, lam, order, out, index_bits):
     """Pool adjacent violators on sorted packed keys and scatter the fit.
+
+    Block means are kept for the sorted values x; the fit of a block of ranks
+    [s, e] is ``mean(x) + lam * velocity((s + e) / 2)`` (c is affine in the rank).
 
     keys   : uint64 (rows, d), each row sorted exactly (after repair); destroyed
     values : float32/float64 (rows, d), the rows the keys were packed from
@@ -70,24 +74,31 @@ def pava_kernel(keys, values, lam, order, out, index_bits):
                 x = np.float64(cast_f32[0])
             else:
                 x = np.float64(values[r, index])
-            mean = x + lam * velocity_jit(k, d)
+            # Blocks keep the mean of their sorted values; the mean of z over
+            # ranks [start, end] adds lam * c at the mean rank, since c is affine
+            # in the rank. Same maths as summing z, without summing lam * c.
+            mean = x
             start = k
             size = 1
+            fit = x + lam * velocity_jit(k, d)
             while start > 0:
                 prev_end = start - 1
-                prev_mean = store[prev_end]
-                if prev_mean < mean:
-                    break
                 if order_row[prev_end] & flag:
                     prev_start = prev_end
-                    order_row[prev_end] ^= flag
                 else:
                     prev_start = starts[prev_end - 1]
+                prev_mean = store[prev_end]
+                prev_fit = prev_mean + lam * velocity_jit(0.5 * (prev_start + prev_end), d)
+                if prev_fit < fit:
+                    break
+                if prev_start == prev_end:
+                    order_row[prev_end] ^= flag
                 prev_size = prev_end - prev_start + 1
                 # Weighted mean written as an update: no overflow near 1e308.
                 mean = prev_mean + (mean - prev_mean) * (size / (size + prev_size))
                 start = prev_start
                 size += prev_size
+                fit = mean + lam * velocity_jit(0.5 * (start + k), d)
             order_row[k] = index | flag if start == k else index
             store[k] = mean
             if start < k:
@@ -95,8 +106,8 @@ def pava_kernel(keys, values, lam, order, out, index_bits):
         # Backward pass over the final blocks: scatter (or stage) the means.
         end = d - 1
         while end >= 0:
-            mean = store[end]
             start = end if order_row[end] & flag else starts[end - 1]
+            mean = store[end] + lam * velocity_jit(0.5 * (start + end), d)
             for k in range(start, end + 1):
                 index = order_row[k] & ~flag
                 if aliased:
@@ -131,7 +142,7 @@ def prox_pava_rows(rows: np.ndarray, lam: float):
         raise ValueError(f"rows of length {d} are too long for the packed-key sort")
     keys = np.empty(rows.shape, np.uint64)
     pack_keys(rows.view(np.uint32 if single else np.uint64), index_bits, keys)
-    keys.sort(axis=-1)
+    sort_keys(keys, index_bits, 32 if single else 64)
     if not single:
         repair_truncated_runs(keys, rows, index_bits)
     if single:

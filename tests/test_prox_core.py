@@ -90,12 +90,32 @@ ADVERSARIAL = {
 }
 
 
+# Rows this long go through the radix sort rather than numpy's sort.
+ADVERSARIAL_LONG = {
+    "long_normal": RNG.standard_normal(6000),
+    "long_ties": np.round(RNG.standard_normal(6000), 2),
+    "long_ulp_runs": 1.0 + RNG.permutation(6000) * np.finfo(float).eps,
+    "long_constant": np.full(5000, -7.25),
+    "long_wide_exponents": np.exp(RNG.standard_normal(6000) * 20) * RNG.choice([-1, 1], 6000),
+}
+ADVERSARIAL |= ADVERSARIAL_LONG
+
+
 @pytest.mark.parametrize("name", sorted(ADVERSARIAL))
 @pytest.mark.parametrize("relative_lam", [0.0, 1e-3, 0.3, 10.0])
 def test_adversarial_inputs(name, relative_lam):
     w = ADVERSARIAL[name]
     lam = relative_lam * float(np.max(np.abs(w)))
     assert_matches_oracle(w, lam, prox_ws(w, lam))
+
+
+@pytest.mark.parametrize("name", sorted(ADVERSARIAL_LONG))
+@pytest.mark.parametrize("lam", [0.0, 0.01, 1.0])
+def test_adversarial_long_float32(name, lam):
+    w = ADVERSARIAL_LONG[name].astype(np.float32)
+    out = prox_ws(w, lam)
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out, oracle_prox(w.astype(np.float64), lam).astype(np.float32))
 
 
 def test_huge_scale_does_not_overflow():
