@@ -1,0 +1,58 @@
+"""Timing, table and JSON helpers shared by the benchmark scripts.
+
+Absolute times on shared machines are noise; every script reports ratios to
+``numpy.sort`` / ``numpy.argsort`` of the same input measured in the same
+process, which is the figure to quote.
+"""
+from __future__ import annotations
+
+import json
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["best_time", "markdown_table", "write_json", "environment"]
+
+
+def best_time(function, *, repeats: int = 3) -> float:
+    """Minimum wall time of ``function()`` over ``repeats`` calls, in seconds."""
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def markdown_table(rows: list[dict], columns: list[str]) -> str:
+    """Render ``rows`` (dicts) as a Markdown table with the given column order."""
+
+    def cell(value):
+        if isinstance(value, float):
+            return f"{value:.3g}"
+        return "" if value is None else str(value)
+
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(cell(row.get(c)) for c in columns) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def environment() -> dict:
+    import numba
+
+    return {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "numba": numba.__version__,
+        "machine": platform.machine(),
+        "processor": platform.processor(),
+    }
+
+
+def write_json(path: str | Path, payload: dict) -> None:
+    """Write ``payload`` plus the environment to ``path`` (folders created)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"environment": environment(), **payload}, indent=2))
