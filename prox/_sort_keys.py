@@ -28,7 +28,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["index_bits_for", "pack_keys", "sort_keys", "repair_truncated_runs"]
+__all__ = ["index_bits_for", "pack_keys", "sort_keys", "repair_truncated_runs", "sorted_keys", "sort_with_order"]
 
 _U64 = np.uint64
 
@@ -176,3 +176,35 @@ def sort_keys(keys, index_bits: int, value_bits: int) -> None:
         _radix_sort_rows(keys, max(index_bits, 64 - value_bits))
     else:
         keys.sort(axis=-1)
+
+
+def sorted_keys(rows: np.ndarray):
+    """Packed keys of ``rows`` (C-contiguous float32/float64, (rows, d)), each row sorted.
+
+    Returns ``(keys, index_bits)``; ``keys[r, k] & (2**index_bits - 1)`` is the
+    original index of the k-th smallest entry of row r (ties in index order).
+    ``rows`` is only read. Raises ValueError for rows too long to pack.
+    """
+    d = rows.shape[-1]
+    single = rows.dtype == np.float32
+    index_bits = index_bits_for(d)
+    if index_bits > 32 or (single and d >= 2**30):
+        raise ValueError(f"rows of length {d} are too long for the packed-key sort")
+    keys = np.empty(rows.shape, np.uint64)
+    pack_keys(rows.view(np.uint32 if single else np.uint64), index_bits, keys)
+    sort_keys(keys, index_bits, 32 if single else 64)
+    if not single:
+        repair_truncated_runs(keys, rows, index_bits)
+    return keys, index_bits
+
+
+def sort_with_order(rows: np.ndarray):
+    """Stable sort of each row with its permutation, faster than ``numpy.argsort``.
+
+    Returns ``(order, xs)``: int64 (rows, d) with ``xs[r] == rows[r, order[r]]``,
+    and the sorted values as float64 (rows, d).
+    """
+    keys, index_bits = sorted_keys(rows)
+    keys &= np.uint64((1 << index_bits) - 1)
+    order = keys.view(np.int64)  # the low bits are the index: reuse the buffer
+    return order, np.take_along_axis(rows, order, axis=-1).astype(np.float64, copy=False)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ._sort_keys import index_bits_for, pack_keys, repair_truncated_runs, sort_keys
+from ._sort_keys import sorted_keys
 from .transform import velocity_jit
 
 __all__ = ["prox_pava_rows", "pava_kernel"]
@@ -137,14 +137,7 @@ def prox_pava_rows(rows: np.ndarray, lam: float):
         out[...] = rows
         return out, None
     single = rows.dtype == np.float32
-    index_bits = index_bits_for(d)
-    if index_bits > 32 or (single and d >= 2**30):
-        raise ValueError(f"rows of length {d} are too long for the packed-key sort")
-    keys = np.empty(rows.shape, np.uint64)
-    pack_keys(rows.view(np.uint32 if single else np.uint64), index_bits, keys)
-    sort_keys(keys, index_bits, 32 if single else 64)
-    if not single:
-        repair_truncated_runs(keys, rows, index_bits)
+    keys, index_bits = sorted_keys(rows)
     if single:
         order = out.view(np.int32)
     else:
