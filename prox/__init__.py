@@ -11,6 +11,7 @@ Public API (DESIGN.md §5)::
     prox_ws_l1(w, lam, mu)           prox of lam R + mu ||.||_1
     SOLVERS                          name -> callable(w, lam)
 """
+from .check import ProxCheck, check_prox
 from .l1 import prox_ws_l1
 from .penalty import soft_threshold, ws_penalty
 from .solve import SOLVERS, ProxResult, auto_method, prox_ws, solve
@@ -28,4 +29,6 @@ __all__ = [
     "velocity",
     "rank_velocities",
     "sorted_transform",
+    "check_prox",
+    "ProxCheck",
 ]

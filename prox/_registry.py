@@ -47,5 +47,32 @@ SOLVER_SPECS: dict[str, SolverSpec] = {
             "prox.pava:prox_pava_rows",
             "sort + pool adjacent violators (Numba, CPU); work O(d log d), sequential",
         ),
+        SolverSpec(
+            "events",
+            "numpy",
+            "particles.solver:prox_events_rows",
+            "event-driven particle simulation up to time lam (Numba, CPU); "
+            "work O(d log d), sequential",
+        ),
+        SolverSpec(
+            "parallel_pava",
+            "torch",
+            "prox.parallel_pava:prox_parallel_pava_rows",
+            "parallel PAVA, all violating runs pooled per round (torch); "
+            "rounds O(d) on a cascade",
+        ),
+        SolverSpec(
+            "lower_sets",
+            "torch",
+            "prox.lower_sets:prox_lower_sets_rows",
+            "minimum lower sets, one final block per step (torch); rounds = blocks",
+        ),
+        SolverSpec(
+            "divide_conquer",
+            "torch",
+            "prox.divide_conquer:prox_divide_conquer_rows",
+            "divide and conquer over solved halves (torch); depth O(log^3 d), "
+            "rounds <= log2(d)^2 + log2(d)",
+        ),
     )
 }

@@ -1,0 +1,133 @@
+"""``simulate``: validate, pick a backend, run it, wrap the event log."""
+from __future__ import annotations
+
+import numpy as np
+
+from prox._validation import check_weights, is_torch_tensor
+
+from . import _numba_events
+from ._sorting import sort_rows
+from .trajectory import Trajectory
+
+__all__ = ["simulate", "BACKENDS"]
+
+BACKENDS = ("numba", "torch")
+
+
+def _like(w):
+    """(dtype, device) the outputs of a torch input come back in."""
+    import torch
+
+    dtype = w.dtype if w.dtype in (torch.float32, torch.float64) else torch.float64
+    return dtype, w.device
+
+
+def _trivial(xs, order, backend, like, rounds):
+    # d <= 1: no events, positions are the input forever.
+    empty_f, empty_i = np.empty(0), np.empty(0, np.int64)
+    return Trajectory(order, xs, empty_f, empty_i, empty_i, empty_i, empty_f,
+                      backend=backend, rounds=rounds, like=like)
+
+
+def _simulate_numba(row: np.ndarray, like) -> Trajectory:
+    """One C-contiguous float32/float64 row through the Numba event kernel."""
+    d = row.shape[0]
+    order, xs = sort_rows(row.reshape(1, d))
+    order, xs = order[0], xs[0]
+    if d <= 1:
+        return _trivial(xs, order, "numba", like, None)
+    index = _numba_events.index_dtype(d)
+    time, position = np.empty(d - 1), np.empty(d - 1)
+    head, split, stop = (np.empty(d - 1, index) for _ in range(3))
+    n = _numba_events.simulate_sorted(
+        xs, np.inf, *_numba_events.allocate(d).values(), time, head, split, stop, position, True
+    )
+    assert n == d - 1, "every pair of particles must merge at a finite time"
+    return Trajectory(order, xs, time, head, split, stop, position,
+                      backend="numba", like=like)
+
+
+def _simulate_torch(rows, like) -> list[Trajectory]:
+    """All rows (rows, d) of a tensor through parallel event rounds."""
+    import torch
+
+    from ._torch_events import simulate_rounds
+
+    xs, order = rows.to(torch.float64).sort(dim=-1, stable=True)
+    n_rows, d = xs.shape
+    xs_np = xs.cpu().numpy()
+    order_np = order.cpu().numpy()
+    if d <= 1:
+        return [_trivial(xs_np[r], order_np[r], "torch", like, 0) for r in range(n_rows)]
+    log = {name: value.cpu().numpy() for name, value in simulate_rounds(xs).items()}
+    # Merge order: by time, then round (a child is made in an earlier round than
+    # its parent, even at equal times), then gap index.
+    by = np.lexsort((log["split"], log["round"], log["time"], log["row"]))
+    log = {name: (value[by] if name != "rounds" else value) for name, value in log.items()}
+    bounds = np.searchsorted(log["row"], np.arange(n_rows + 1))
+    out = []
+    for r in range(n_rows):
+        part = slice(bounds[r], bounds[r + 1])
+        out.append(Trajectory(
+            order_np[r], xs_np[r], log["time"][part], log["head"][part], log["split"][part],
+            log["stop"][part], log["position"][part],
+            backend="torch", rounds=int(log["rounds"][r]), like=like,
+        ))
+    return out
+
+
+def simulate(w, *, backend: str | None = None):
+    """Simulate the weight-sharing particle system started at ``w`` (DESIGN.md §2).
+
+    Particle k of rank k (0-based, sorted) moves with velocity
+    ``c_k = (d-1-2k)/(d-1)``; touching clusters stick and move with their
+    centre of mass. The state at time ``t`` is ``prox_{t R}(w)``, so one run
+    answers the prox for every ``lam`` and gives the merge tree.
+
+    Parameters
+    ----------
+    w : array_like or Tensor, shape (d,) -- or (rows, d) for the torch backend
+        float32, float64 or integer, finite. Computed in float64.
+    backend : {"numba", "torch"} or None, keyword-only
+        None picks "torch" for tensors and "numba" otherwise.
+
+    Returns
+    -------
+    Trajectory
+        For 1-D input. For a 2-D input (torch backend only) a ``list`` of
+        Trajectory, one per row, each with its own ``rounds``.
+
+    Cost: numba O(d log d) work, sequential; torch O(d) work and O(log d) depth
+    per round, rounds from about log d (random input) to d - 1 (cascade).
+
+    Examples
+    --------
+    >>> traj = simulate(np.array([0.0, 1.0, 5.0]))
+    >>> traj.prox(0.5)
+    array([0.5, 1. , 4.5])
+    """
+    w = check_weights(w)
+    torch_input = is_torch_tensor(w)
+    if backend is None:
+        backend = "torch" if torch_input else "numba"
+    if not isinstance(backend, str) or backend not in BACKENDS:
+        raise ValueError(f"Unknown backend {backend!r}; expected one of 'numba', 'torch' or None")
+    if w.ndim not in (1, 2) or (w.ndim == 2 and backend != "torch"):
+        raise ValueError(
+            f"Invalid w: shape {tuple(w.shape)}; expected 1-D (or 2-D with backend='torch')"
+        )
+    like = _like(w) if torch_input else None
+    if backend == "numba":
+        if torch_input:
+            w = w.detach().cpu().numpy()
+        dtype = w.dtype if w.dtype in (np.float32, np.float64) else np.float64
+        return _simulate_numba(np.ascontiguousarray(w, dtype=dtype), like)
+    if torch_input:
+        rows = w.detach()
+    else:
+        import torch
+
+        rows = torch.from_numpy(np.asarray(w, dtype=np.float64))
+    batched = rows.ndim == 2
+    result = _simulate_torch(rows.reshape(-1, rows.shape[-1]) if batched else rows[None], like)
+    return result if batched else result[0]

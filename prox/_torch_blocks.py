@@ -1,0 +1,85 @@
+"""Shared plumbing of the torch solvers: into the sorted transform and back out.
+
+Every torch rows kernel (``parallel_pava``, ``lower_sets``, ``divide_conquer``)
+
+1. copies its rows to float64 and calls :func:`prox.transform.sorted_transform`
+   (the only place the rank velocities are written), giving ``z`` and ``order``;
+2. finds the blocks of the non-decreasing isotonic fit of every row of ``z``;
+3. turns the blocks into exact block means (:func:`block_means`) and scatters
+   them back to the original positions (:func:`scatter_back`).
+
+Solvers that compare means of ranges use :func:`split_prefix_sums`: a
+difference of two plain prefix sums of a long row loses about
+``eps * |prefix sum|`` (``~eps * d * max|z|``), enough to take a wrong pooling
+decision at ``d = 2^20``; split prefix sums keep a range sum's error at
+``eps * |range sum|``.
+
+Blocks are described by a boolean ``starts`` tensor over the flattened rows
+(``True`` where a block begins; every row begins a block). Means are recomputed
+here from ``z`` by segment sums, not taken from the prefix sums a solver used
+to *find* the blocks: a difference of two prefix sums of a long row loses about
+``eps * |prefix sum|``, a segment sum only ``eps * |block sum|``.
+"""
+from __future__ import annotations
+
+import torch
+
+from .transform import sorted_transform
+
+__all__ = ["to_sorted_transform", "split_prefix_sums", "block_means", "scatter_back"]
+
+
+def to_sorted_transform(rows: torch.Tensor, lam: float):
+    """``(z, order)`` of 2-D ``rows`` computed in float64 (``rows`` is not modified).
+
+    ``z``: float64, shape ``rows.shape``, each row ``sort(w) + lam * c``.
+    ``order``: int64, the sorting permutation of each row.
+    """
+    return sorted_transform(rows.to(torch.float64), lam)
+
+
+def split_prefix_sums(z: torch.Tensor):
+    """Inclusive prefix sums of each row of ``z`` as an exact part and a small part.
+
+    ``z = coarse + fine`` with ``coarse`` on the grid ``q = 2^(e - b)``
+    (``2^e > max|row|``, ``b = 52 - bit_length(d)``) and ``|fine| <= q / 2``,
+    both exactly. Every prefix sum of ``coarse`` is a multiple of ``q`` below
+    ``2^52 q`` in size, hence exact in float64; those of ``fine`` are tiny. A
+    range sum ``(C[j] - C[i]) + (F[j] - F[i])`` is then correct to about
+    ``eps * |range sum| + eps * d^2 * q``.
+
+    z : float64, shape (rows, d). Returns float64 (rows, d, 2): ``[..., 0]``
+    the exact coarse sums, ``[..., 1]`` the fine ones. Work O(n), depth
+    O(log d), no host sync.
+    """
+    d = z.shape[-1]
+    _, exponent = torch.frexp(z.abs().amax(-1, keepdim=True))
+    grid = torch.ldexp(torch.ones_like(z[..., :1]), exponent - (52 - d.bit_length()))
+    coarse = torch.round(z / grid) * grid
+    return torch.stack([torch.cumsum(coarse, -1), torch.cumsum(z - coarse, -1)], -1)
+
+
+def block_means(z: torch.Tensor, starts: torch.Tensor) -> torch.Tensor:
+    """The fit that is constant on each block: every entry gets its block's mean.
+
+    z      : float64, shape (n,), flattened rows
+    starts : bool, shape (n,), ``starts[0]`` True; True where a block begins
+    Work O(n), depth O(log n) (a cumulative sum and a scatter-add).
+    """
+    block = torch.cumsum(starts, 0) - 1  # block id of every entry
+    n_blocks = block.shape[0] and int(block[-1]) + 1
+    sums = torch.zeros(n_blocks, dtype=z.dtype, device=z.device).index_add_(0, block, z)
+    sizes = torch.zeros(n_blocks, dtype=z.dtype, device=z.device).index_add_(
+        0, block, torch.ones_like(z)
+    )
+    return (sums / sizes).index_select(0, block)
+
+
+def scatter_back(fit: torch.Tensor, order: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """Put the sorted fit (any shape with ``like.numel()`` entries) back in original order.
+
+    Returns a new tensor with ``like``'s shape, dtype and device.
+    """
+    fit = fit.reshape(order.shape)
+    out = torch.empty_like(fit).scatter_(-1, order, fit)
+    return out.to(like.dtype)
