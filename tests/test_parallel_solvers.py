@@ -1,8 +1,7 @@
 """The torch solvers ("parallel_pava", "lower_sets", "divide_conquer") against an oracle.
 
-The oracle below is written out here on purpose (DESIGN.md §1, 1-based ranks,
-``c_k = (d + 1 - 2k) / (d - 1)`` typed again): a textbook stack PAVA on the
-sorted transform that shares no code with the package.
+The oracle (``tests/oracle.py``) is a textbook stack PAVA on the sorted
+transform that shares no code with the package.
 """
 from __future__ import annotations
 
@@ -19,40 +18,14 @@ import prox
 from prox import solve
 from prox._registry import SOLVER_SPECS
 from prox.worst_cases import WORST_CASES, cascade, separated, staircase
+from oracle import oracle_prox, oracle_prox_rows  # the independent oracle (tests/oracle.py)
 
 TORCH_SOLVERS = ("parallel_pava", "lower_sets", "divide_conquer")
 TOL64 = 1e-12  # relative to max|w| + lam
 TOL32 = 1e-5
 
 
-# ---------------------------------------------------------------- the oracle
-def oracle_prox(w, lam):
-    """prox_{lam R}(w) for a 1-D vector: stable sort, shift by lam*c_k, stack PAVA, unsort."""
-    w = np.asarray(w, dtype=np.float64)
-    d = w.size
-    if d <= 1:
-        return w.copy()
-    order = np.argsort(w, kind="stable")
-    z = [w[order[k - 1]] + lam * (d + 1 - 2 * k) / (d - 1) for k in range(1, d + 1)]
-    means, sizes = [], []
-    for value in z:
-        mean, size = value, 1
-        while means and means[-1] >= mean:
-            prev_mean, prev_size = means.pop(), sizes.pop()
-            mean = (prev_mean * prev_size + mean * size) / (prev_size + size)
-            size += prev_size
-        means.append(mean)
-        sizes.append(size)
-    out = np.empty(d)
-    out[order] = np.repeat(means, sizes)
-    return out
-
-
-def oracle_rows(w, lam):
-    w = np.asarray(w, dtype=np.float64)
-    return np.stack([oracle_prox(row, lam) for row in w.reshape(-1, w.shape[-1])]).reshape(
-        w.shape
-    )
+oracle_rows = oracle_prox_rows
 
 
 def assert_close(got, want, w, lam, tol=TOL64):

@@ -11,33 +11,7 @@ from scipy.cluster.hierarchy import fcluster, is_valid_linkage
 
 from particles import EVENT_DTYPE, Trajectory, simulate
 from prox import prox_ws
-
-
-# ----------------------------------------------------------------- the oracle
-def oracle_prox(w, lam):
-    """Plain stack PAVA on the sorted transform (written here, independently).
-
-    z_k = x_k + lam * (d - 1 - 2k) / (d - 1) for the ascending sort x, 0-based k;
-    the prox is the non-decreasing least-squares fit of z, put back in place.
-    """
-    w = np.asarray(w, dtype=np.float64)
-    d = w.size
-    if d <= 1:
-        return w.copy()
-    order = np.argsort(w, kind="stable")
-    z = w[order] + lam * (d - 1 - 2 * np.arange(d)) / (d - 1)
-    means, sizes = [], []
-    for value in z:
-        mean, size = value, 1
-        while means and means[-1] >= mean:
-            prev_mean, prev_size = means.pop(), sizes.pop()
-            mean = (prev_mean * prev_size + mean * size) / (prev_size + size)
-            size += prev_size
-        means.append(mean)
-        sizes.append(size)
-    out = np.empty(d)
-    out[order] = np.repeat(means, sizes)
-    return out
+from oracle import oracle_prox  # the independent oracle (tests/oracle.py)
 
 
 def groups(values):
