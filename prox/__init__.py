@@ -14,7 +14,7 @@ Public API (DESIGN.md §5)::
 from .check import ProxCheck, check_prox
 from .l1 import prox_ws_l1
 from .penalty import soft_threshold, ws_penalty
-from .solve import SOLVERS, ProxResult, auto_method, prox_ws, solve
+from .dispatch import SOLVERS, ProxResult, auto_method, prox_ws, solve
 from .transform import rank_velocities, sorted_transform, velocity
 
 __all__ = [

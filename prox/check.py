@@ -14,7 +14,7 @@ import numpy as np
 
 from ._validation import check_strength, check_weights
 from .penalty import ws_penalty
-from .solve import prox_ws
+from .dispatch import prox_ws
 
 __all__ = ["check_prox", "ProxCheck", "OrderViolations", "GroupDifference", "prox_objective"]
 

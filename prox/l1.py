@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ._validation import check_strength
 from .penalty import soft_threshold
-from .solve import prox_ws
+from .dispatch import prox_ws
 
 __all__ = ["prox_ws_l1"]
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 
 from ._validation import check_strength
-from .solve import prox_ws
+from .dispatch import prox_ws
 
 __all__ = ["prox_ws_", "WeightSharing"]
 
