@@ -10,6 +10,11 @@ Public API (DESIGN.md §5)::
     solve(w, lam, method=...)        the same, with the solver's round count
     prox_ws_l1(w, lam, mu)           prox of lam R + mu ||.||_1
     SOLVERS                          name -> callable(w, lam)
+    check_prox(w, lam, candidate)    how far a claimed prox is from the exact one
+
+Submodules: ``prox.owl`` (OWL / OSCAR / GrOWL), ``prox.training`` (proximal
+gradient with torch optimizers), ``prox.worst_cases`` (inputs that force the
+most rounds on each parallel solver).
 """
 from .check import ProxCheck, check_prox
 from .l1 import prox_ws_l1
