@@ -89,14 +89,9 @@ def _ranges(begin: torch.Tensor, length: torch.Tensor):
 def prox_divide_conquer_rows(rows: torch.Tensor, lam: float):
     """Prox of every row of a 2-D float32/float64 tensor by divide and conquer.
 
-    Parameters
-    ----------
-    rows : Tensor, shape (n_rows, d), float32 or float64, any device; not modified
-    lam : float >= 0
 
-    Returns
-    -------
-    (out, rounds) : (Tensor like ``rows``, int)
+    A rows kernel (contract in ``prox._registry``): ``rows`` (n_rows, d) is
+    float32/float64 on any device and is not modified; returns ``(out, rounds)``.
     """
     n_rows, d = rows.shape
     if rows.numel() == 0:

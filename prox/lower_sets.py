@@ -42,14 +42,9 @@ __all__ = ["prox_lower_sets_rows"]
 def prox_lower_sets_rows(rows: torch.Tensor, lam: float):
     """Prox of every row of a 2-D float32/float64 tensor by minimum lower sets.
 
-    Parameters
-    ----------
-    rows : Tensor, shape (n_rows, d), float32 or float64, any device; not modified
-    lam : float >= 0
 
-    Returns
-    -------
-    (out, rounds) : (Tensor like ``rows``, int)
+    A rows kernel (contract in ``prox._registry``): ``rows`` (n_rows, d) is
+    float32/float64 on any device and is not modified; returns ``(out, rounds)``.
     """
     n_rows, d = rows.shape
     if rows.numel() == 0:

@@ -4,7 +4,6 @@ Widgets are found by key; ``.run()`` follows every interaction.
 """
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +13,7 @@ pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from demo.inputs import MAX_BYTES  # noqa: E402
+from filebytes import npy_bytes, pt_bytes
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 # AppTest resolves relative paths against the calling file, so pass the project
@@ -32,11 +32,6 @@ def _metric(at: AppTest, label: str) -> str:
 def _charts(at: AppTest) -> dict:
     return {c.proto.id: c.proto.spec for c in at.get("plotly_chart")}
 
-
-def _npy(array) -> bytes:
-    buffer = io.BytesIO()
-    np.save(buffer, array)
-    return buffer.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -137,20 +132,13 @@ def test_bad_paste_shows_error(text, match):
 
 
 # ------------------------------------------------------------------ uploads
-def test_upload_npy():
+def test_uploadnpy_bytes():
     at = AppTest.from_file(str(APP), default_timeout=60).run()
     at.radio(key="source").set_value("Upload").run()
-    at.file_uploader(key="upload").upload("w.npy", _npy(np.arange(30.0) ** 1.5)).run()
+    at.file_uploader(key="upload").upload("w.npy", npy_bytes(np.arange(30.0) ** 1.5)).run()
     _no_errors(at)
     assert "d = 30" in at.sidebar.caption[-1].value
 
-
-def _pt(obj) -> bytes:
-    import torch
-
-    buffer = io.BytesIO()
-    torch.save(obj, buffer)
-    return buffer.getvalue()
 
 
 @pytest.mark.parametrize(
@@ -161,7 +149,7 @@ def _pt(obj) -> bytes:
         ("bad.csv", lambda: b"1,2,three", "entry 3"),
         ("nan.csv", lambda: b"1,2,nan", "NaN or infinite"),
         ("empty.txt", lambda: b"", "empty"),
-        ("dict.pt", lambda: _pt({"w": [1.0, 2.0]}), "not a tensor"),
+        ("dict.pt", lambda: pt_bytes({"w": [1.0, 2.0]}), "not a tensor"),
     ],
 )
 def test_bad_upload_shows_error(filename, make, match):

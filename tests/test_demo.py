@@ -1,7 +1,6 @@
 """Unit tests for demo/ (inputs, figures, compare) and prox/check.py."""
 from __future__ import annotations
 
-import io
 import itertools
 
 import numpy as np
@@ -12,21 +11,10 @@ from demo.inputs import MAX_BYTES, MAX_ENTRIES, parse_vector
 from particles import simulate
 from prox import SOLVERS, ProxCheck, check_prox, prox_ws
 from prox.check import _count_strict_inversions
+from filebytes import npy_bytes, pt_bytes
 
 
 # ----------------------------------------------------------------- parse_vector
-def _npy(array) -> bytes:
-    buffer = io.BytesIO()
-    np.save(buffer, array)
-    return buffer.getvalue()
-
-
-def _pt(obj) -> bytes:
-    import torch
-
-    buffer = io.BytesIO()
-    torch.save(obj, buffer)
-    return buffer.getvalue()
 
 
 @pytest.mark.parametrize(
@@ -36,8 +24,8 @@ def _pt(obj) -> bytes:
         ("1 2\n3\t4;5", None, [1, 2, 3, 4, 5]),
         (b"1.5,-2e3\n", "w.csv", [1.5, -2000.0]),
         (b"\xef\xbb\xbf7 8", "w.txt", [7, 8]),  # UTF-8 byte order mark
-        (_npy(np.array([1, 2, 3], dtype=np.int32)), "w.npy", [1, 2, 3]),
-        (_npy(np.array([[1.0], [2.0]])), "w.npy", [1, 2]),  # a column is a vector
+        (npy_bytes(np.array([1, 2, 3], dtype=np.int32)), "w.npy", [1, 2, 3]),
+        (npy_bytes(np.array([[1.0], [2.0]])), "w.npy", [1, 2]),  # a column is a vector
     ],
 )
 def test_parse_vector_reads(data, filename, expected):
@@ -49,7 +37,7 @@ def test_parse_vector_reads(data, filename, expected):
 def test_parse_vector_reads_torch_tensor():
     import torch
 
-    out = parse_vector(_pt(torch.tensor([1.0, 2.0, 3.0], dtype=torch.float32)), "w.pt")
+    out = parse_vector(pt_bytes(torch.tensor([1.0, 2.0, 3.0], dtype=torch.float32)), "w.pt")
     np.testing.assert_array_equal(out, [1.0, 2.0, 3.0])
 
 
@@ -59,7 +47,7 @@ def _oversize_text() -> str:
 
 BAD_INPUTS = [
     pytest.param(_oversize_text(), None, r"limit is 20 MB", id="oversize-bytes"),
-    pytest.param(_npy(np.zeros(MAX_ENTRIES + 1, dtype=np.int8)), "w.npy", r"Too many numbers",
+    pytest.param(npy_bytes(np.zeros(MAX_ENTRIES + 1, dtype=np.int8)), "w.npy", r"Too many numbers",
                  id="oversize-entries"),
     pytest.param("1, 2, abc", None, r"entry 3 \('abc'\)", id="malformed-text"),
     pytest.param(b"\xff\xfe\x00garbage", "w.csv", r"not text", id="binary-as-csv"),
@@ -69,9 +57,9 @@ BAD_INPUTS = [
     pytest.param("1, 1e999", None, r"NaN or infinite", id="overflow"),
     pytest.param("", None, r"empty", id="empty-text"),
     pytest.param(b"  \n ", "w.txt", r"empty", id="blank-file"),
-    pytest.param(_npy(np.array([])), "w.npy", r"empty", id="empty-npy"),
-    pytest.param(_npy(np.ones((2, 3))), "w.npy", r"1-D vector", id="matrix"),
-    pytest.param(_npy(np.array(["a", "b"])), "w.npy", r"real numbers", id="strings-npy"),
+    pytest.param(npy_bytes(np.array([])), "w.npy", r"empty", id="empty-npy"),
+    pytest.param(npy_bytes(np.ones((2, 3))), "w.npy", r"1-D vector", id="matrix"),
+    pytest.param(npy_bytes(np.array(["a", "b"])), "w.npy", r"real numbers", id="strings-npy"),
     pytest.param(b"garbage", "w.pt", r"could not be loaded", id="malformed-pt"),
 ]
 
@@ -91,21 +79,21 @@ def test_parse_vector_rejects(data, filename, match):
 )
 def test_parse_vector_rejects_wrong_pt_content(obj, match):
     with pytest.raises(ValueError, match=match):
-        parse_vector(_pt(obj), "w.pt")
+        parse_vector(pt_bytes(obj), "w.pt")
 
 
 def test_parse_vector_rejects_pt_with_tensor_dict_and_bad_tensors():
     import torch
 
     with pytest.raises(ValueError, match="not a tensor"):
-        parse_vector(_pt({"w": torch.ones(3)}), "w.pt")
+        parse_vector(pt_bytes({"w": torch.ones(3)}), "w.pt")
     with pytest.raises(ValueError, match="NaN or infinite"):
-        parse_vector(_pt(torch.tensor([1.0, float("nan")])), "w.pt")
+        parse_vector(pt_bytes(torch.tensor([1.0, float("nan")])), "w.pt")
     with pytest.raises(ValueError, match="dtype"):
-        parse_vector(_pt(torch.tensor([True, False])), "w.pt")
+        parse_vector(pt_bytes(torch.tensor([True, False])), "w.pt")
 
 
-def test_parse_vector_refuses_pickled_objects_in_pt():
+def test_parse_vector_refuses_pickled_objects_inpt_bytes():
     # weights_only=True: an arbitrary pickled object is refused, not executed.
     import pickle
 
