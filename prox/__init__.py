@@ -13,7 +13,8 @@ Public API (DESIGN.md §5)::
     check_prox(w, lam, candidate)    how far a claimed prox is from the exact one
 
 Submodules: ``prox.owl`` (OWL / OSCAR / GrOWL), ``prox.training`` (proximal
-gradient with torch optimizers), ``prox.worst_cases`` (inputs that force the
+gradient with torch optimizers), ``prox.sharing`` (count shared values,
+refit groups), ``prox.worst_cases`` (inputs that force the
 most rounds on each parallel solver).
 """
 from .check import ProxCheck, check_prox

@@ -100,3 +100,29 @@ def test_weight_sharing_after_optimizer_step():
     assert layer.weight.requires_grad  # still a trainable parameter
     with pytest.raises(ValueError, match="Invalid strength"):
         WeightSharing([layer.weight], strength=-1.0)
+
+
+def test_count_shared_values():
+    from prox.sharing import count_shared_values
+
+    assert count_shared_values(np.array([1.0, 2.0, 1.0, 3.0])) == 3
+    np.testing.assert_array_equal(count_shared_values(np.array([[1.0, 1.0], [0.0, 2.0]])), [1, 2])
+    assert count_shared_values(np.zeros(0)) == 0
+    w = RNG.standard_normal((3, 50))
+    u = oracle_prox_rows(w, 0.5)
+    np.testing.assert_array_equal(count_shared_values(u), [len(np.unique(r)) for r in u])
+
+
+def test_refit_groups_keeps_groups_and_restores_group_means():
+    from prox.sharing import refit_groups
+
+    w = RNG.standard_normal((4, 60))
+    u = oracle_prox_rows(w, 0.8)
+    refit = refit_groups(w, u)
+    for row_w, row_u, row_r in zip(w, u, refit):
+        for value in np.unique(row_u):
+            group = row_u == value
+            np.testing.assert_allclose(row_r[group], row_w[group].mean())
+    np.testing.assert_allclose(refit.mean(axis=1), w.mean(axis=1))
+    with pytest.raises(ValueError, match="does not match"):
+        refit_groups(w, u[:, :-1])
