@@ -6,7 +6,7 @@ import numpy as np
 from prox._validation import check_weights, is_torch_tensor
 
 from . import _numba_events
-from ._sorting import sort_rows
+from prox._sort_keys import sort_with_order as sort_rows
 from .trajectory import Trajectory
 
 __all__ = ["simulate", "BACKENDS"]

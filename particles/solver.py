@@ -18,7 +18,7 @@ import numba
 import numpy as np
 
 from . import _numba_events
-from ._sorting import sort_rows
+from prox._sort_keys import sort_with_order as sort_rows
 
 __all__ = ["prox_events_rows"]
 

@@ -202,8 +202,13 @@ def sort_with_order(rows: np.ndarray):
     """Stable sort of each row with its permutation, faster than ``numpy.argsort``.
 
     Returns ``(order, xs)``: int64 (rows, d) with ``xs[r] == rows[r, order[r]]``,
-    and the sorted values as float64 (rows, d).
+    and the sorted values as float64 (rows, d). Rows too long to pack fall back
+    to ``numpy.argsort`` (stable).
     """
+    d = rows.shape[-1]
+    if index_bits_for(d) > 32 or (rows.dtype == np.float32 and d >= 2**30):
+        order = np.argsort(rows, axis=-1, kind="stable")
+        return order, np.take_along_axis(rows, order, axis=-1).astype(np.float64, copy=False)
     keys, index_bits = sorted_keys(rows)
     keys &= np.uint64((1 << index_bits) - 1)
     order = keys.view(np.int64)  # the low bits are the index: reuse the buffer
