@@ -3,7 +3,8 @@
 A solver is a *rows kernel* ``kernel(rows, lam) -> (out, rounds)``:
 
 * ``rows``: 2-D C-contiguous float32/float64 ndarray (``kind="numpy"``) or
-  tensor (``kind="torch"``), one problem per row; kernels must not write to it;
+  tensor (``kind="torch"``, any device), one problem per row; kernels must not
+  write to it (the dispatcher handles empty input and rows of length <= 1);
 * ``out``: a new array of the same kind, shape and dtype holding the prox of
   each row;
 * ``rounds``: the number of sequential whole-batch steps it took (the

@@ -42,9 +42,7 @@ __all__ = ["prox_lower_sets_rows"]
 def prox_lower_sets_rows(rows: torch.Tensor, lam: float):
     """Prox of every row of a 2-D float32/float64 tensor by minimum lower sets.
 
-
-    A rows kernel (contract in ``prox._registry``): ``rows`` (n_rows, d) is
-    float32/float64 on any device and is not modified; returns ``(out, rounds)``.
+    A rows kernel: ``(rows, lam) -> (out, rounds)``, contract in ``prox._registry``.
     """
     n_rows, d = rows.shape
     if rows.numel() == 0:

@@ -44,9 +44,7 @@ __all__ = ["prox_parallel_pava_rows"]
 def prox_parallel_pava_rows(rows: torch.Tensor, lam: float):
     """Prox of every row of a 2-D float32/float64 tensor by parallel PAVA.
 
-
-    A rows kernel (contract in ``prox._registry``): ``rows`` (n_rows, d) is
-    float32/float64 on any device and is not modified; returns ``(out, rounds)``.
+    A rows kernel: ``(rows, lam) -> (out, rounds)``, contract in ``prox._registry``.
     """
     n_rows, d = rows.shape
     if rows.numel() == 0:
