@@ -1,1 +1,4 @@
-"""Benchmark scripts: run as ``python -m benchmarks.<name>``; each prints a table and can write JSON."""
+"""Benchmark scripts, run from the repository root as ``python -m benchmarks.<name>``.
+
+Each prints a Markdown table and can write JSON; timing helpers are in ``benchmarks.common``.
+"""

@@ -22,24 +22,23 @@ at half the size took long enough that quadratic growth predicts more than
 up, if it was not among ``--sizes``): parallel PAVA on large cascades (~d rounds of
 O(d) work) and minimum lower sets on inputs with ~d blocks.
 
-    python benchmarks/bench_parallel.py --sizes 10 12 14 16 18 20 --json out.json
+    python -m benchmarks.bench_parallel --sizes 10 12 14 16 18 20 --json out.json
 """
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from prox import solve  # noqa: E402
-from prox.worst_cases import cascade, separated, staircase  # noqa: E402
+from benchmarks.common import time_calls
+from prox import solve
+from prox.divide_conquer import round_bound
+from prox.worst_cases import cascade, separated, staircase
 
 SOLVERS = ("parallel_pava", "divide_conquer", "lower_sets")
 
@@ -54,22 +53,16 @@ INPUTS = (
 )
 
 
-def best_time(fn, repeats: int, patience: float = 3.0) -> tuple[float, object]:
-    """Best of ``repeats`` runs of ``fn``; stops repeating after ``patience`` seconds."""
-    best, result, spent = float("inf"), None, 0.0
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = fn()
-        elapsed = time.perf_counter() - start
-        best, spent = min(best, elapsed), spent + elapsed
-        if spent > patience:
-            break
-    return best, result
+#: Stop repeating one measurement after this many seconds.
+PATIENCE = 3.0
 
 
 def dc_bound(d: int) -> int:
-    levels = max(d - 1, 0).bit_length()
-    return levels * levels + levels
+    """The issue's round target for divide and conquer: ``L^2 + L``, ``L = log2(P)``.
+
+    Twice the proven bound ``L(L+1)/2`` (:func:`prox.divide_conquer.round_bound`).
+    """
+    return 2 * round_bound(d)
 
 
 def main(argv=None) -> list[dict]:
@@ -102,8 +95,8 @@ def main(argv=None) -> list[dict]:
             if seconds is not None and seconds * 4 > args.budget:
                 return True
             w_small = make(size, key[1], rng)
-            seconds, _ = best_time(lambda: solve(torch.from_numpy(w_small), key[1],
-                                                 method=key[2]), 1)
+            seconds, _ = time_calls(lambda: solve(torch.from_numpy(w_small), key[1],
+                                                  method=key[2]), repeats=1)
             previous[key] = (size, seconds)
             size *= 2
         if key not in previous:
@@ -116,7 +109,8 @@ def main(argv=None) -> list[dict]:
     for k, kind, lam, make in tqdm(cases, desc="bench_parallel", file=sys.stderr):
         d = 2**k
         w = make(d, lam, rng)
-        t_argsort, _ = best_time(lambda: np.argsort(w), args.repeats)
+        t_argsort, _ = time_calls(lambda: np.argsort(w), repeats=args.repeats,
+                                  patience=PATIENCE)
         reference = solve(w, lam, method="pava").x
         tensor = torch.from_numpy(w)
         for name in SOLVERS:
@@ -127,8 +121,8 @@ def main(argv=None) -> list[dict]:
                 row.update(skipped=True)
                 rows.append(row)
                 continue
-            t_solver, result = best_time(lambda: solve(tensor, lam, method=name),
-                                         args.repeats)
+            t_solver, result = time_calls(lambda: solve(tensor, lam, method=name),
+                                          repeats=args.repeats, patience=PATIENCE)
             previous[key] = (d, t_solver)
             error = np.max(np.abs(result.x.numpy() - reference)) / (np.max(np.abs(w)) + lam)
             row.update(skipped=False, rounds=result.rounds, seconds=t_solver,

@@ -3,7 +3,7 @@
 1. Numba backend: time of ``simulate(w)`` on float64 random normal input as a
    ratio to ``numpy.argsort`` of the same input, measured in the same process
    (medians over ``--repeats``). Absolute times on a shared machine are noise;
-   the ratio is the figure (DESIGN.md §6).
+   the ratio is the figure (absolute times on a shared machine are noise).
 2. Torch backend (CPU): wall time and parallel event rounds vs d, for random
    input and for ``prox.worst_cases.cascade(d)`` (one cluster absorbing its
    neighbours one after another). ``tree height`` is the depth of the merge
@@ -12,7 +12,7 @@
 
 Usage::
 
-    python benchmarks/bench_particles.py [--sizes 1e3,1e4,...] [--torch-sizes 256,...]
+    python -m benchmarks.bench_particles [--sizes 1e3,1e4,...] [--torch-sizes 256,...]
                                          [--repeats 3] [--json PATH]
 """
 from __future__ import annotations
@@ -21,26 +21,15 @@ import argparse
 import json
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from particles import simulate  # noqa: E402
-from prox.worst_cases import cascade  # noqa: E402
-
-
-def _median_time(fn, repeats):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+from benchmarks.common import time_calls
+from particles import simulate
+from prox.worst_cases import cascade
 
 
 def tree_height(linkage: np.ndarray) -> int:
@@ -56,8 +45,9 @@ def bench_numba(sizes, repeats, rng):
     rows = []
     for d in tqdm(sizes, desc="numba", file=sys.stderr):
         w = rng.standard_normal(d)
-        t_argsort = _median_time(lambda: np.argsort(w), repeats)
-        t_sim = _median_time(lambda: simulate(w), repeats)
+        t_argsort, _ = time_calls(lambda: np.argsort(w), repeats=repeats,
+                                  statistic=statistics.median)
+        t_sim, _ = time_calls(lambda: simulate(w), repeats=repeats, statistic=statistics.median)
         rows.append(dict(d=d, argsort_s=t_argsort, simulate_s=t_sim, ratio=t_sim / t_argsort))
     return rows
 
@@ -68,9 +58,7 @@ def bench_torch(sizes, rng):
     for d in tqdm(sizes, desc="torch", file=sys.stderr):
         for name, w in (("random", rng.standard_normal(d)), ("cascade", cascade(d))):
             tensor = torch.from_numpy(w)
-            start = time.perf_counter()
-            traj = simulate(tensor)
-            elapsed = time.perf_counter() - start
+            elapsed, traj = time_calls(lambda: simulate(tensor), repeats=1)
             rows.append(dict(d=d, input=name, seconds=elapsed, rounds=traj.rounds,
                              tree_height=tree_height(traj.linkage)))
     return rows

@@ -21,7 +21,7 @@ from scipy.optimize import isotonic_regression
 from tqdm import tqdm
 
 from benchmarks.common import best_time, markdown_table, write_json
-from prox import SOLVERS, prox_ws, rank_velocities
+from prox import SOLVERS, rank_velocities
 
 STRENGTHS = (0.01, 0.5, 5.0)
 
@@ -71,7 +71,9 @@ def peak_memory(d: int, dtype: str = "float32") -> dict:
 
     A second child only allocates the input, so the prox's own share is visible.
     """
-    setup = f"import numpy as np; w = np.random.default_rng(0).standard_normal({d}, dtype=np.{dtype})"
+    setup = (
+        f"import numpy as np; w = np.random.default_rng(0).standard_normal({d}, dtype=np.{dtype})"
+    )
     programs = {
         "input only": f"{setup}; import prox",
         "prox_ws": f"{setup}; import prox; prox.prox_ws(w, 0.5)",
@@ -94,11 +96,15 @@ def peak_memory(d: int, dtype: str = "float32") -> dict:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", type=float, nargs="+", default=[1e3, 1e4, 1e5, 1e6, 1e7])
     parser.add_argument("--dtypes", nargs="+", default=["float32", "float64"])
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--memory", type=float, default=None, help="measure peak RSS at this d instead")
+    parser.add_argument(
+        "--memory", type=float, default=None, help="measure peak RSS at this d instead"
+    )
     parser.add_argument("--json", default=None, help="write the results here")
     args = parser.parse_args(argv)
     if args.memory:
@@ -106,8 +112,11 @@ def main(argv=None) -> None:
         print(markdown_table([result], list(result)))
         payload = {"memory": result}
     else:
-        rows = run([int(d) for d in args.sizes], [np.dtype(t).type for t in args.dtypes], args.repeats)
-        columns = ["d", "dtype", "lam", "solver", "x np.argsort", "x np.sort", "np.argsort / np.sort"]
+        sizes = [int(d) for d in args.sizes]
+        rows = run(sizes, [np.dtype(t).type for t in args.dtypes], args.repeats)
+        columns = [
+            "d", "dtype", "lam", "solver", "x np.argsort", "x np.sort", "np.argsort / np.sort"
+        ]
         print(markdown_table(rows, columns))
         payload = {"timings": rows}
     if args.json:

@@ -7,23 +7,37 @@ process, which is the figure to quote.
 from __future__ import annotations
 
 import json
+import math
 import platform
 import time
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["best_time", "markdown_table", "write_json", "environment"]
+__all__ = ["time_calls", "best_time", "markdown_table", "write_json", "environment"]
+
+
+def time_calls(function, *, repeats: int = 3, statistic=min, patience: float = math.inf):
+    """Call ``function()`` up to ``repeats`` times; return ``(statistic(times), last result)``.
+
+    Times are wall-clock seconds (``time.perf_counter``). ``statistic`` reduces
+    the list of times (``min`` for the best run, ``statistics.median``, ...).
+    Repeating stops early once ``patience`` seconds have been spent; there is
+    always at least one call. The single timing helper of every benchmark.
+    """
+    times, result = [], None
+    for _ in range(max(repeats, 1)):
+        start = time.perf_counter()
+        result = function()
+        times.append(time.perf_counter() - start)
+        if sum(times) > patience:
+            break
+    return statistic(times), result
 
 
 def best_time(function, *, repeats: int = 3) -> float:
     """Minimum wall time of ``function()`` over ``repeats`` calls, in seconds."""
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        best = min(best, time.perf_counter() - start)
-    return best
+    return time_calls(function, repeats=repeats)[0]
 
 
 def markdown_table(rows: list[dict], columns: list[str]) -> str:

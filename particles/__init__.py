@@ -1,12 +1,23 @@
 """The weight-sharing particle system: one simulation, the prox for every lam.
 
-Public API (DESIGN.md §5)::
+Public API (the maths: docs/maths.md, 'The particle picture')::
 
     simulate(w, *, backend=None) -> Trajectory   (list of Trajectory for 2-D torch)
     Trajectory.positions(t), .prox(lam), .linkage, .n_clusters(t),
     .lam_for_clusters(k), .labels(t), .lam_max, .events, .times, .rounds
 """
+from prox import register_solver
+
 from .simulation import BACKENDS, simulate
 from .trajectory import EVENT_DTYPE, Trajectory
 
-__all__ = ["simulate", "Trajectory", "EVENT_DTYPE", "BACKENDS"]
+# Importing particles adds method="events" to prox (prox itself never names particles).
+register_solver(
+    "events", "numpy", "particles.solver:prox_events_rows",
+    "event-driven particle simulation up to time lam (Numba, CPU); work O(d log d), sequential",
+)
+
+from .owl import GrowlTrajectory, OwlTrajectory, simulate_growl, simulate_owl  # noqa: E402
+
+__all__ = ["simulate", "Trajectory", "EVENT_DTYPE", "BACKENDS",
+           "simulate_owl", "simulate_growl", "OwlTrajectory", "GrowlTrajectory"]

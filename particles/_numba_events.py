@@ -1,11 +1,13 @@
-"""Event-driven simulation of the particle system in Numba (DESIGN.md §2, §3).
+"""Event-driven simulation of the particle system in Numba.
+
+Maths: docs/maths.md, 'The particle picture' and 'Algorithms' (event-driven simulation).
 
 State, for one row of ``d`` particles sorted ascending (``xs``):
 
 * clusters are runs ``[a, b)`` of sorted indices, kept in a doubly linked list
   over their *heads* ``a`` (``nxt[a] = b`` is the next head or ``d``;
   ``prv[a]`` the previous head or ``-1``);
-* each cluster carries the centre-of-mass triple (m, S, V) of DESIGN.md §2,
+* each cluster carries the centre-of-mass triple (m, S, V) (docs/maths.md, 'The particle picture'),
   stored divided by the mass: ``m = b - a``, ``mean[a] = S/m`` (mean start
   position) and ``V/m = velocity(rank=(a+b-1)/2, d)``. Its position at time t
   is ``S/m + t V/m``.
@@ -19,27 +21,38 @@ State, for one row of ``d`` particles sorted ascending (``xs``):
 
 * adjacent clusters A = [a, b) and B = [b, c) meet at
 
-      t = (S_B/m_B - S_A/m_A) / (V_A/m_A - V_B/m_B)
+      t = (S_B/m_B - S_A/m_A) / (V_A/m_A - V_B/m_B) = (d-1) (S_B/m_B - S_A/m_A) / (c - a)
 
-  (the denominator is > 0: velocities strictly decrease with rank). Computed
-  times are clamped to ``t >= t_now``: rounding may put a new collision a hair
-  before the event that created the pair, which cannot happen physically.
+  (the velocity difference is exactly ``(c - a) / (d - 1)``, so it is formed
+  from integers, not from two rounded velocities). Computed times are clamped
+  to ``t >= t_now``: rounding may put a new collision a hair before the event
+  that created the pair, which cannot happen physically.
 
 * the pending collisions live in a 4-ary min-heap in flat arrays, ordered by
   (time, left head) so exactly simultaneous events pop left to right
   (deterministic). A pair is named by its left head ``a``.
 
-  Deviations from DESIGN.md §3 (lazy heap with version stamps), for speed:
-  (1) when a merge changes a neighbouring pair, the pair's time can only move
-  earlier (the merged cluster is faster towards it), so its heap entry is
-  updated in place through ``pos[a]`` instead of pushing a new entry and
+  Deviations from a textbook lazy heap with version stamps, for speed:
+  (1) a pair's heap entry is updated in place through ``pos[a]`` (sifted up
+  or down) when a merge changes its time, instead of pushing a new entry and
   skipping the stale one by a stamp: no stale entries, d - 1 pops in all;
   (2) only pairs that come before both neighbouring pairs ("local minima")
-  are kept in the heap. Any other pair has a neighbour that fires first (its
-  key only decreases until it does), and firing it recomputes this pair,
-  which is then woken if it has become a local minimum. The global minimum is
-  always a local minimum, so the heap's root is always the next event. The
-  heap holds about d/3 entries on random input.
+  are kept in the heap. The global minimum is always a local minimum, so the
+  heap's root is always the next event, PROVIDED every local minimum is in
+  the heap. A merge changes the times of at most two pairs (the new cluster
+  with each neighbour), so local-minimum status can change only for those two
+  and their outer neighbours: all four are re-checked and woken after every
+  merge. (Physically a recomputed time only moves earlier, and checking the
+  two changed pairs would do; but when many collisions happen at one instant
+  -- evenly spaced or quantized weights -- rounding can move a time later by
+  an ulp, and the outer neighbour then becomes the next event. Re-checking
+  all four makes the loop exact whatever the rounding.) A heap entry that
+  stops being a local minimum is harmless: it still holds its pair's current
+  time. The heap holds about d/3 entries on random input.
+
+Simultaneous collisions (grids, ties, multi-way collisions) are therefore
+ordinary events: they pop one pair at a time, in (time, left head) order, and
+a k-way collision at time t becomes k-1 binary merges at time t.
 
 Cost: O(d log d) work, O(d) memory; sequential.
 """
@@ -63,8 +76,15 @@ def _mean_velocity(a, b, d):
 
 @numba.njit(cache=True)
 def collision_time(mean_a, a, b, mean_b, c, d):
-    """Time at which clusters ``[a, b)`` and ``[b, c)`` (mean starts given) meet."""
-    return (mean_b - mean_a) / (_mean_velocity(a, b, d) - _mean_velocity(b, c, d))
+    """Time at which clusters ``[a, b)`` and ``[b, c)`` (mean starts given) meet.
+
+    The velocity difference of the two centres of mass is exactly
+    ``(c - a) / (d - 1)`` (half a rank per particle, ``2 / (d - 1)`` per rank),
+    so it is formed from integers instead of subtracting two rounded
+    velocities: equal physical times come out equal far more often, and the
+    time is ``(d - 1) (mean_b - mean_a) / (c - a)`` to one rounding per step.
+    """
+    return (d - 1) * (mean_b - mean_a) / (c - a)
 
 
 @numba.njit(inline="always", cache=True)
@@ -134,6 +154,14 @@ def _push(htime, hpair, pos, pair, time, size):
     htime[size], hpair[size] = time, pair
     _place(htime, hpair, pos, size, size + 1)
     return size + 1
+
+
+@numba.njit(inline="always", cache=True)
+def _wake(htime, hpair, pos, ptime, nxt, prv, pair, size, d):
+    # Put a dormant pair into the heap if it is now a local minimum.
+    if pos[pair] < 0 and _is_local_min(pair, ptime, nxt, prv, d):
+        return _push(htime, hpair, pos, pair, ptime[pair], size)
+    return size
 
 
 @numba.njit(cache=True)
@@ -209,11 +237,20 @@ def simulate_sorted(xs, t_stop, mean, nxt, prv, pos, ptime, htime, hpair,
             if pos[p] >= 0:
                 htime[pos[p]] = ptime[p]
                 _place(htime, hpair, pos, pos[p], size)
-        # Wake the pairs that just became local minima.
-        if c < d and pos[a] < 0 and _is_local_min(a, ptime, nxt, prv, d):
-            size = _push(htime, hpair, pos, a, ptime[a], size)
-        if p >= 0 and pos[p] < 0 and _is_local_min(p, ptime, nxt, prv, d):
-            size = _push(htime, hpair, pos, p, ptime[p], size)
+        # Wake the pairs that just became local minima. Besides the two pairs
+        # whose times were recomputed, their outer neighbours can become local
+        # minima too: in exact arithmetic a recomputed time only moves earlier,
+        # but when several collisions happen at one instant (grids, quantized
+        # weights) rounding can move it later by an ulp, and the neighbour that
+        # now comes first must not be left dormant.
+        if c < d:
+            size = _wake(htime, hpair, pos, ptime, nxt, prv, a, size, d)
+            if nxt[c] < d:
+                size = _wake(htime, hpair, pos, ptime, nxt, prv, c, size, d)
+        if p >= 0:
+            size = _wake(htime, hpair, pos, ptime, nxt, prv, p, size, d)
+            if prv[p] >= 0:
+                size = _wake(htime, hpair, pos, ptime, nxt, prv, prv[p], size, d)
     return n_events
 
 

@@ -1,12 +1,12 @@
-"""Parallel event rounds in torch (DESIGN.md §3 "Parallel event rounds").
+"""Parallel event rounds in torch (docs/maths.md, 'Algorithms', parallel event rounds).
 
 Each round merges, in every row at once, a set of adjacent pairs whose
 predicted collisions are certain, then recomputes the pairs. Every step is a
 whole-tensor operation on (rows, d) tensors; Python loops only over rounds
 (and over the O(log d) window sizes inside a round).
 
-Which pairs are certain. DESIGN.md §3 says a collision earlier than both
-neighbouring pairs' collisions is certain. That is NOT enough: a neighbouring
+Which pairs are certain. The tempting rule "a collision earlier than both
+neighbouring pairs' collisions is certain" is NOT enough: a neighbouring
 pair's time can only move EARLIER when its outer cluster merges (the merged
 cluster is faster towards us), so a chain of merges further out can reach A
 or B first. (Counterexample: ``numpy.random.default_rng(0).standard_normal(20)``;
@@ -67,7 +67,7 @@ def _far_bounds(is_head, prefix, d, ratio=_WINDOW_RATIO):
     Whatever hits A = [a, b) from the left is a block L = [h, a) of current
     clusters, and its position at every time is the mean of its particles'
     free lines, ``M_L + v_L t`` (M: mean start position, v: mean velocity;
-    DESIGN.md §2 centre-of-mass bookkeeping). So it hits A exactly at
+    docs/maths.md, 'Merge times without a queue'). So it hits A exactly at
     ``T(L, A) = (M_A - M_L) / (v_L - v_A)``. For heads h in a window of cluster
     distances [near, far] to the left, M_L is largest for the nearest head and
     v_L for the farthest, which bounds every T(L, A) in the window; likewise on
@@ -149,7 +149,7 @@ def simulate_rounds(xs: torch.Tensor):
         c = next_head[:, 1:]
         mean_a = mean.gather(1, a)
         mean_b = mean[:, 1:]
-        t = (mean_b - mean_a) / (_mean_velocity(a, b, d) - _mean_velocity(b, c, d))
+        t = (d - 1) * (mean_b - mean_a) / (c - a).to(torch.float64)  # as _numba_events.collision_time
         t = torch.maximum(t, torch.maximum(born.gather(1, a), born[:, 1:]))
         t = torch.where(gap_open, t, inf)
         # Neighbouring open gaps: a - 1 (left of A) and c - 1 (right of B).

@@ -8,6 +8,7 @@ from prox._validation import check_weights, is_torch_tensor
 from . import _numba_events
 from prox._sort_keys import sort_with_order as sort_rows
 from .trajectory import Trajectory
+from prox.scaling import power_of_two_scale
 
 __all__ = ["simulate", "BACKENDS"]
 
@@ -29,6 +30,22 @@ def _trivial(xs, order, backend, like, rounds):
                       backend=backend, rounds=rounds, like=like)
 
 
+def _unscale_times(time, position, scale, what):
+    """Event times and positions of a run on ``xs / scale``, back in the input's units.
+
+    Multiplying by the power of two ``scale`` is exact; only a merge time
+    beyond float64's range cannot be represented, and that is an error, not inf.
+    """
+    with np.errstate(over="ignore"):
+        time = time * scale
+    if not np.isfinite(time).all():
+        raise ValueError(
+            f"Invalid {what}: its merge times exceed the float64 range (lam_max > 1.8e308). "
+            "Simulate w / s instead: its times are the times of w divided by s."
+        )
+    return time, position * scale
+
+
 def _simulate_numba(row: np.ndarray, like) -> Trajectory:
     """One C-contiguous float32/float64 row through the Numba event kernel."""
     d = row.shape[0]
@@ -36,13 +53,18 @@ def _simulate_numba(row: np.ndarray, like) -> Trajectory:
     order, xs = order[0], xs[0]
     if d <= 1:
         return _trivial(xs, order, "numba", like, None)
+    # Run on unit-scale data so no difference or sum overflows near 1e308.
+    scale = power_of_two_scale(float(max(-xs[0], xs[-1])))
     index = _numba_events.index_dtype(d)
     time, position = np.empty(d - 1), np.empty(d - 1)
     head, split, stop = (np.empty(d - 1, index) for _ in range(3))
     n = _numba_events.simulate_sorted(
-        xs, np.inf, *_numba_events.allocate(d).values(), time, head, split, stop, position, True
+        np.asarray(xs, np.float64) / scale, np.inf, *_numba_events.allocate(d).values(),
+        time, head, split, stop, position, True,
     )
-    assert n == d - 1, "every pair of particles must merge at a finite time"
+    if n != d - 1:  # every pair meets at a finite time; a miss is a bug, not bad input
+        raise RuntimeError(f"event simulation stopped after {n} of {d - 1} merges")
+    time, position = _unscale_times(time, position, scale, "w")
     return Trajectory(order, xs, time, head, split, stop, position,
                       backend="numba", like=like)
 
@@ -59,7 +81,13 @@ def _simulate_torch(rows, like) -> list[Trajectory]:
     order_np = order.cpu().numpy()
     if d <= 1:
         return [_trivial(xs_np[r], order_np[r], "torch", like, 0) for r in range(n_rows)]
-    log = {name: value.cpu().numpy() for name, value in simulate_rounds(xs).items()}
+    # Each row runs on unit-scale data (see _simulate_numba), divided by its own power of two.
+    scales = np.array([power_of_two_scale(float(np.abs(row).max())) for row in xs_np])
+    scaled = xs / torch.as_tensor(scales, device=xs.device)[:, None]
+    log = {name: value.cpu().numpy() for name, value in simulate_rounds(scaled).items()}
+    log["time"], log["position"] = _unscale_times(
+        log["time"], log["position"], scales[log["row"]], "w (a row of it)"
+    )
     # Merge order: by time, then round (a child is made in an earlier round than
     # its parent, even at equal times), then gap index.
     by = np.lexsort((log["split"], log["round"], log["time"], log["row"]))
@@ -77,7 +105,9 @@ def _simulate_torch(rows, like) -> list[Trajectory]:
 
 
 def simulate(w, *, backend: str | None = None):
-    """Simulate the weight-sharing particle system started at ``w`` (DESIGN.md §2).
+    """Simulate the weight-sharing particle system started at ``w``.
+
+    The physics: docs/maths.md, 'The particle picture'.
 
     Particle k of rank k (0-based, sorted) moves with velocity
     ``c_k = (d-1-2k)/(d-1)``; touching clusters stick and move with their

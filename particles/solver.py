@@ -12,13 +12,12 @@ Work O(d log d) per row (the sort, and one heap operation per merge up to
 """
 from __future__ import annotations
 
-import math
-
 import numba
 import numpy as np
 
 from . import _numba_events
 from prox._sort_keys import sort_with_order as sort_rows
+from prox.scaling import power_of_two_scale
 
 __all__ = ["prox_events_rows"]
 
@@ -48,9 +47,8 @@ def prox_events_rows(rows: np.ndarray, lam: float):
         out[...] = rows
         return out, None
     order, xs = sort_rows(rows)
-    largest = float(np.abs(xs).max())
-    # A power of two: dividing by it is exact and keeps segment sums finite.
-    scale = math.ldexp(1.0, math.frexp(largest)[1]) if largest > 0 else 1.0
+    # Segment sums of xs / scale cannot overflow (a power of two: exact).
+    scale = power_of_two_scale(float(np.abs(xs).max()))
     index = _numba_events.index_dtype(d)
     _prox_rows(xs, order, float(lam), scale, out, *_numba_events.allocate(d).values(),
                np.empty(0), np.empty(0, index), np.empty(d))

@@ -15,12 +15,12 @@ at the merge. Everything else follows:
 """
 from __future__ import annotations
 
-import math
 from functools import cached_property
 
 import numpy as np
 
 from prox._validation import check_strength, is_torch_tensor
+from prox.scaling import power_of_two_scale
 from prox.transform import velocity
 
 __all__ = ["Trajectory", "EVENT_DTYPE"]
@@ -46,13 +46,6 @@ def _check_times(t, name: str):
     if (times < 0).any():
         raise ValueError(f"Invalid {name}: {times[times < 0][0]} (must be >= 0)")
     return times, False
-
-
-def _power_of_two_above(value: float) -> float:
-    # Dividing by a power of two is exact, and keeps segment sums from overflowing.
-    if value == 0.0:
-        return 1.0
-    return math.ldexp(1.0, math.frexp(value)[1])
 
 
 class Trajectory:
@@ -90,7 +83,7 @@ class Trajectory:
         self.backend = backend
         self.rounds = rounds
         self._order = order
-        self._xs = xs
+        self._xs = np.asarray(xs, np.float64)  # float32 input is summed in float64
         self.times = time
         self._head = head
         self._split = split
@@ -98,8 +91,10 @@ class Trajectory:
         self._position = position
         self._like = like  # (dtype, device) of a torch input, else None
         d = self.d
-        self._scale = _power_of_two_above(float(np.abs(xs).max())) if d else 1.0
-        self._xs_scaled = xs / self._scale
+        # Positions are computed on xs / scale (a power of two: exact), so
+        # segment sums and ``mean + t * velocity`` stay finite near 1e308.
+        self._scale = power_of_two_scale(float(np.abs(xs).max())) if d else 1.0
+        self._xs_scaled = self._xs / self._scale
         # gap g (between sorted particles g and g+1) closes at gap_time[g].
         self._gap_time = np.empty(max(d - 1, 0))
         self._gap_time[split - 1] = time
@@ -109,15 +104,25 @@ class Trajectory:
     def lam_max(self) -> float:
         return float(self.times[-1]) if self.d > 1 else 0.0
 
+    def _cluster_starts(self, t: float) -> np.ndarray:
+        # First sorted index of every cluster alive at time t: the gaps still
+        # open (closing strictly after t) separate them.
+        return np.concatenate(([0], np.flatnonzero(self._gap_time > t) + 1))
+
     def _sorted_positions(self, t: float) -> np.ndarray:
         d = self.d
         if d <= 1:
             return self._xs.copy()
-        starts = np.concatenate(([0], np.flatnonzero(self._gap_time > t) + 1))
+        # After the last merge nothing moves (the one cluster's velocity is 0).
+        t = min(t, self.lam_max)
+        starts = self._cluster_starts(t)
         stops = np.append(starts[1:], d)
         sizes = stops - starts
-        means = np.add.reduceat(self._xs_scaled, starts) / sizes * self._scale
-        values = means + t * velocity(0.5 * (starts + stops - 1), d)
+        means = np.add.reduceat(self._xs_scaled, starts) / sizes
+        values = (means + (t / self._scale) * velocity(0.5 * (starts + stops - 1), d))
+        # The prox is a contraction towards the mean: exact positions never
+        # leave [min w, max w]; clipping only removes rounding at the edges.
+        values = np.clip(values * self._scale, self._xs[0], self._xs[-1])
         return np.repeat(values, sizes)
 
     def _output(self, array):
@@ -170,13 +175,16 @@ class Trajectory:
     def labels(self, t) -> np.ndarray:
         """Cluster id of every weight at time ``t`` (original order), int64 (d,).
 
-        Equal positions get equal labels; ids run 0 .. n-1 in increasing order
-        of position.
+        Weights in one cluster (merged at a time <= ``t``) share a label; ids run
+        0 .. n-1 in increasing order of position, ``n == n_clusters(t)``. Read
+        from the merge times, not from float equality of positions, so at the
+        very instant two clusters meet the labels agree with ``n_clusters`` and
+        with ``fcluster(linkage, t, "distance")``.
         """
         t = check_strength(t, "t")
-        values = self._sorted_positions(t)
         sorted_labels = np.zeros(self.d, np.int64)
-        np.cumsum(values[1:] != values[:-1], out=sorted_labels[1:])
+        if self.d > 1:
+            np.cumsum(self._gap_time > t, out=sorted_labels[1:])
         labels = np.empty(self.d, np.int64)
         labels[self._order] = sorted_labels
         return labels
@@ -222,6 +230,73 @@ class Trajectory:
             record["position"] = self._position
             record["mass"] = self._stop - self._head
         return record
+
+    # ------------------------------------------------------- geometry for drawing
+    def cluster_state(self, t):
+        """The clusters at time ``t`` >= 0, left to right: ``(position, mass, leftmost)``.
+
+        ``position`` float64 (n,), ``mass`` int64 (n,) (particles per cluster),
+        ``leftmost`` int64 (n,): the sorted rank of each cluster's leftmost
+        particle, which names a cluster for its whole life (a merged cluster
+        keeps its left part's). ``n == n_clusters(t)``; O(d).
+        """
+        t = check_strength(t, "t")
+        if self.d == 0:
+            empty = np.empty(0, np.int64)
+            return np.empty(0), empty, empty
+        starts = self._cluster_starts(t).astype(np.int64)
+        mass = np.diff(np.append(starts, self.d))
+        return self._sorted_positions(t)[starts], mass, starts
+
+    def spacetime_segments(self, t0=0.0, t1=None) -> dict:
+        """Every cluster alive during ``[t0, t1]`` as a straight segment in (time, position).
+
+        A cluster lives from its birth (0 for a particle, its merge time
+        otherwise) to the merge that absorbs it (the last one lives on); it
+        moves at its constant velocity in between (the mean of its members'
+        velocities), so the two end points, clipped to ``[t0, t1]``, draw it
+        exactly. ``t1`` defaults to ``lam_max``.
+
+        Returns a dict of float64/int64 arrays, one entry per segment, in
+        linkage-id order (particles ``0..d-1``, then merges ``d..2d-2``):
+        ``id, t0, t1, x0, x1, leftmost`` (sorted rank of the cluster's
+        leftmost particle, as in :meth:`cluster_state`). O(d).
+        """
+        t0 = check_strength(t0, "t0")
+        t1 = self.lam_max if t1 is None else check_strength(t1, "t1")
+        if t1 < t0:
+            raise ValueError(f"Invalid t1: {t1} (must be >= t0 = {t0})")
+        d, n = self.d, max(self.d - 1, 0)
+        rank = np.empty(d, np.int64)
+        rank[self._order] = np.arange(d)
+        head = np.asarray(self._head[:n], np.int64)
+        stop = np.asarray(self._stop[:n], np.int64)
+        birth_t = np.concatenate((np.zeros(d), self.times[:n]))
+        birth_x = np.concatenate((self._xs[rank], self._position[:n]))
+        leftmost = np.concatenate((rank, head))
+        mid_rank = np.concatenate((rank, 0.5 * (head + stop - 1)))
+        speed = velocity(mid_rank, d) if d > 1 else np.zeros(d)
+        death_t = np.full(d + n, np.inf)
+        if n:
+            left, right = self._children
+            death_t[left] = self.times
+            death_t[right] = self.times
+        # Alive in the window: born by t1 and not dead before t0 (a cluster born
+        # and absorbed at t0 itself, e.g. ties at t = 0, is a point: kept).
+        alive = (birth_t <= t1) & ((death_t > t0) | (birth_t >= t0))
+        ids = np.flatnonzero(alive)
+        start = np.maximum(birth_t[ids], t0)
+        end = np.minimum(death_t[ids], t1)
+        # In units of the power-of-two scale (exact), so nothing overflows near 1e308.
+        x_scaled, v_scaled = birth_x[ids] / self._scale, speed[ids] / self._scale
+        return dict(
+            id=ids,
+            t0=start,
+            t1=end,
+            x0=(x_scaled + (start - birth_t[ids]) * v_scaled) * self._scale,
+            x1=(x_scaled + (end - birth_t[ids]) * v_scaled) * self._scale,
+            leftmost=leftmost[ids],
+        )
 
     def __repr__(self) -> str:
         return (f"Trajectory(d={self.d}, backend={self.backend!r}, "

@@ -3,14 +3,18 @@
 ``R(w) = 1/(d-1) sum_{i>j} |w_i - w_j|`` and its prox, the map that pulls
 weights together until groups of them share one value.
 
-Public API (DESIGN.md §5)::
+Public API (the maths: docs/maths.md)::
 
     ws_penalty(w)                    R along the last axis
     prox_ws(w, lam, method="auto")   prox_{lam R} along the last axis
     solve(w, lam, method=...)        the same, with the solver's round count
     prox_ws_l1(w, lam, mu)           prox of lam R + mu ||.||_1
     SOLVERS                          name -> callable(w, lam)
+    register_solver(name, kind, kernel, summary)   add an algorithm to SOLVERS
     check_prox(w, lam, candidate)    how far a claimed prox is from the exact one
+
+``SOLVERS`` holds prox's own solvers; packages built on prox register theirs
+when they are imported (``import particles`` adds ``"events"``).
 
 Submodules: ``prox.owl`` (OWL / OSCAR / GrOWL), ``prox.training`` (proximal
 gradient with torch optimizers), ``prox.sharing`` (count shared values,
@@ -18,9 +22,9 @@ refit groups), ``prox.worst_cases`` (inputs that force the
 most rounds on each parallel solver).
 """
 from .check import ProxCheck, check_prox
+from .dispatch import SOLVERS, ProxResult, auto_method, prox_ws, register_solver, solve
 from .l1 import prox_ws_l1
 from .penalty import soft_threshold, ws_penalty
-from .dispatch import SOLVERS, ProxResult, auto_method, prox_ws, solve
 from .transform import rank_velocities, sorted_transform, velocity
 
 __all__ = [
@@ -30,6 +34,7 @@ __all__ = [
     "solve",
     "ProxResult",
     "SOLVERS",
+    "register_solver",
     "auto_method",
     "soft_threshold",
     "velocity",

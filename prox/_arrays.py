@@ -1,29 +1,28 @@
 """Moving between what users pass (ndarray or Tensor, any shape) and kernel rows.
 
 Kernels work on 2-D C-contiguous rows of float32 or float64 along the last
-axis. Dtype policy (stated once, tested): float32 stays float32 and float64
-stays float64 at the API; integer input is computed and returned in float64.
+axis, in the dtype :func:`prox.validation.result_dtype` gives (the dtype
+policy: float32 and float64 stay, integers become float64).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ._validation import is_torch_tensor
+from .validation import is_torch_tensor, result_dtype
 
 __all__ = ["to_rows"]
-
-
-def _result_dtype_numpy(dtype: np.dtype) -> np.dtype:
-    return dtype if dtype in (np.float32, np.float64) else np.dtype(np.float64)
 
 
 def to_rows(w, kind: str):
     """Return ``(rows, restore)`` for a validated array ``w``.
 
     ``kind`` is the array kind the kernel wants: ``"numpy"`` or ``"torch"``.
-    ``rows`` has shape ``(prod(w.shape[:-1]), d)`` and never shares memory the
-    kernel could write through (kernels only read it). ``restore(out_rows)``
-    gives back the user's kind, shape, dtype and device.
+    ``rows`` has shape ``(prod(w.shape[:-1]), d)``. It is a view of ``w``'s
+    memory whenever no copy is needed (C-contiguous input already in its
+    result dtype, and on the CPU if a tensor goes to a ``"numpy"`` kernel),
+    else a copy, so kernels must only read it (the contract of
+    :mod:`prox._registry`).
+    ``restore(out_rows)`` gives back the user's kind, shape, dtype and device.
     """
     shape = tuple(w.shape)
     d = shape[-1]
@@ -31,7 +30,7 @@ def to_rows(w, kind: str):
     if is_torch_tensor(w):
         import torch
 
-        dtype = w.dtype if w.dtype in (torch.float32, torch.float64) else torch.float64
+        dtype = result_dtype(w.dtype)
         device = w.device
         rows = w.detach().reshape(n_rows, d).to(dtype).contiguous()
         if kind == "numpy":
@@ -47,7 +46,7 @@ def to_rows(w, kind: str):
 
         return rows, restore
 
-    dtype = _result_dtype_numpy(w.dtype)
+    dtype = result_dtype(w.dtype)
     rows = np.ascontiguousarray(w.reshape(n_rows, d), dtype=dtype)
     if kind == "torch":
         import torch

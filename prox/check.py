@@ -3,8 +3,8 @@
 Researchers who write their own solver (or get a vector out of some other code)
 call :func:`check_prox` to learn whether their output is ``prox_{lam R}(w)``,
 and if not, by how much in objective value, by how much per entry, whether it
-breaks the order of ``w`` (the exact prox never does, DESIGN.md §1) and which
-weight-sharing groups it gets wrong.
+breaks the order of ``w`` (the exact prox never does: docs/maths.md, 'The
+sorted transform') and which weight-sharing groups it gets wrong.
 """
 from __future__ import annotations
 
@@ -246,8 +246,10 @@ def check_prox(w, lam, candidate, *, rtol: float = 1e-7) -> ProxCheck:
         The vector claimed to be the prox.
     rtol : float, keyword-only
         Relative tolerance; the absolute tolerance is
-        ``tol = rtol * max(1, max|w|)``. Values closer than ``tol`` count as
-        shared, and ``exact`` means every entry is within ``tol``.
+        ``tol = rtol * (max|w| + lam)``, relative to the problem's scale with no
+        absolute floor (weights of size 1e-9 are judged at 1e-9, not at 1).
+        Values closer than ``tol`` count as shared, and ``exact`` means every
+        entry is within ``tol``.
 
     Returns
     -------
@@ -279,7 +281,7 @@ def check_prox(w, lam, candidate, *, rtol: float = 1e-7) -> ProxCheck:
             f"Invalid candidate: it has {u.size} entries but w has {w.size}; "
             "they must have the same length"
         )
-    tol = rtol * max(1.0, float(np.max(np.abs(w)))) if w.size else rtol
+    tol = rtol * float(np.max(np.abs(w), initial=0.0)) + rtol * lam  # no overflow at 1e308
     optimum = np.asarray(prox_ws(w, lam), dtype=np.float64)
     if w.size == 0:
         return ProxCheck(0.0, 0.0, OrderViolations(0, ()), (), True, optimum, 0.0, tol)

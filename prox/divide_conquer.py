@@ -1,6 +1,6 @@
 """Solver ``"divide_conquer"``: merge solved halves, depth O(log^3 d).
 
-Maths (DESIGN.md §3). Pad every row of the sorted transform ``z``
+Maths (docs/maths.md, 'Algorithms'). Pad every row of the sorted transform ``z``
 (:func:`prox.transform.sorted_transform`) to ``P = 2^L >= d`` entries with
 massless dummies (they never join a real block: their fit is ``+inf`` and no
 search looks at them). Level ``l = 0 .. L-1`` merges the two solved halves
@@ -67,7 +67,20 @@ import torch
 
 from ._torch_blocks import block_means, scatter_back, split_prefix_sums, to_sorted_transform
 
-__all__ = ["prox_divide_conquer_rows"]
+__all__ = ["prox_divide_conquer_rows", "round_bound"]
+
+
+def round_bound(d: int) -> int:
+    """Most rounds divide and conquer takes on a row of length ``d``, whatever the input.
+
+    ``L(L+1)/2`` with ``L = ceil(log2 d)`` levels: level ``l`` searches at most
+    ``l + 1`` steps. (The issue's target ``L^2 + L`` is twice this.)
+
+    >>> [round_bound(d) for d in (1, 2, 3, 1024, 1025)]
+    [0, 1, 3, 55, 66]
+    """
+    levels = max(d - 1, 0).bit_length()
+    return levels * (levels + 1) // 2
 
 
 def _ranges(begin: torch.Tensor, length: torch.Tensor):
@@ -95,7 +108,7 @@ def prox_divide_conquer_rows(rows: torch.Tensor, lam: float):
     if rows.numel() == 0:
         return rows.clone(), 0
     z, order = to_sorted_transform(rows, lam)
-    levels = max(d - 1, 0).bit_length()
+    levels = max(d - 1, 0).bit_length()  # L, as in round_bound
     width = 1 << levels  # P
     n = n_rows * width
     device = z.device
@@ -136,7 +149,7 @@ def prox_divide_conquer_rows(rows: torch.Tensor, lam: float):
         hi = mid.clone()
         count_hi = torch.zeros_like(mid)
 
-        # Binary search for the left end a (DESIGN.md §3): one round per step.
+        # Binary search for the left end a (see the module docstring): one round per step.
         while True:
             open_ = lo < hi
             if not bool(open_.any()):

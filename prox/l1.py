@@ -1,18 +1,18 @@
 """Prox of weight sharing plus L1: ``lam R + mu ||.||_1``."""
 from __future__ import annotations
 
-from ._validation import check_strength
-from .penalty import soft_threshold
 from .dispatch import prox_ws
+from .penalty import soft_threshold
+from .validation import check_strength
 
 __all__ = ["prox_ws_l1"]
 
 
-def prox_ws_l1(w, lam, mu, method: str = "auto"):
+def prox_ws_l1(w, lam, mu, *, method: str = "auto"):
     """``prox_{lam R + mu ||.||_1}(w)`` along the last axis.
 
     Both terms are symmetric in the same way, so the prox factors
-    (DESIGN.md §1): ``soft_threshold_mu(prox_{lam R}(w))``. Groups that share a
+    (docs/maths.md, 'The family'): ``soft_threshold_mu(prox_{lam R}(w))``. Groups that share a
     value stay shared; groups within ``mu`` of zero become exactly zero.
 
     Same conventions as :func:`prox.prox_ws` (kind, shape, dtype, device; the

@@ -1,6 +1,6 @@
 """Solver ``"lower_sets"``: minimum lower sets, one final block per step ("end collisions").
 
-Maths (DESIGN.md §3). For the sorted transform ``z`` of a row
+Maths (docs/maths.md, 'Algorithms'). For the sorted transform ``z`` of a row
 (:func:`prox.transform.sorted_transform`) the first block of the isotonic fit
 of ``z[i:]`` is ``z[i..j]`` with
 

@@ -1,6 +1,6 @@
 """Solver ``"parallel_pava"``: pool adjacent violators, all at once ("imminent collisions").
 
-Maths (DESIGN.md §3). Each row starts as ``d`` blocks, one per entry of the
+Maths (docs/maths.md, 'Algorithms'). Each row starts as ``d`` blocks, one per entry of the
 sorted transform ``z`` (:func:`prox.transform.sorted_transform`). A block is a
 pair (sum ``S``, size ``n``) with mean ``S / n``. One *round*:
 

@@ -1,6 +1,6 @@
 """Solver ``"pava"``: sort + pool-adjacent-violators, in Numba (the reference fast path).
 
-Algorithm (DESIGN.md §3), per row of length d:
+Algorithm (docs/maths.md, 'Algorithms', sort + PAVA), per row of length d:
 
 1. Sort with permutation through packed uint64 keys (``_sort_keys``): one
    radix-sorted array of integers gives both the sorted values and the order.

@@ -1,21 +1,24 @@
 """The sorted transform: the one place the rank velocities are written down.
 
-Sorting makes the penalty linear (DESIGN.md §1). With ``x = sort(w)`` ascending
-and 0-based ranks ``k = 0 .. d-1``,
+Sorting makes the penalty linear (docs/maths.md, 'The sorted transform'). With
+``x = sort(w)`` ascending and 0-based ranks ``k = 0 .. d-1``,
 
     R(w) = 1/(d-1) * sum_k (2k - d + 1) x_k
     prox_{lam R}(w) = scatter( isotonic_fit( x + lam * c ) ),
     c_k = (d - 1 - 2k) / (d - 1)
 
 ``c_k`` is also the velocity of the particle of rank ``k`` in the physical
-picture (DESIGN.md §2): the leftmost particle moves right with speed 1, the
-rightmost left with speed 1. Every solver, the simulation and the penalty get
-``c`` from :func:`velocity`, the single source of truth for the formula.
+picture (docs/maths.md, 'The particle picture'): the leftmost particle moves
+right with speed 1, the rightmost left with speed 1. Every solver, the
+simulation and the penalty get ``c`` from :func:`velocity`, the single source
+of truth for the formula.
 """
 from __future__ import annotations
 
 import numba
 import numpy as np
+
+from .validation import is_torch_tensor
 
 __all__ = ["velocity", "velocity_jit", "rank_velocities", "sorted_transform"]
 
@@ -39,7 +42,7 @@ def rank_velocities(d: int, *, like=None):
 
     For ``d <= 1`` there is no force and the result is all zeros.
     """
-    if like is not None and type(like).__module__.startswith("torch"):
+    if is_torch_tensor(like):
         import torch
 
         ranks = torch.arange(d, device=like.device, dtype=torch.float64)
@@ -65,7 +68,7 @@ def sorted_transform(w, lam: float):
         with ``out[..., order] = fit``.
     """
     d = w.shape[-1]
-    if type(w).__module__.startswith("torch"):
+    if is_torch_tensor(w):
         x, order = w.sort(dim=-1, stable=True)
         c = rank_velocities(d, like=w).to(w.dtype)
         return x + lam * c, order

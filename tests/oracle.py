@@ -1,7 +1,7 @@
 """Independent oracles for the tests.
 
-Written plainly from DESIGN.md §1, sharing no code with the package: the
-velocities are typed out again here on purpose, so a mistake in
+Written plainly from docs/maths.md ('The sorted transform'), sharing no code
+with the package: the velocities are typed out again here on purpose, so a mistake in
 ``prox.transform`` cannot hide in both places.
 """
 from __future__ import annotations
@@ -65,11 +65,14 @@ def cvxpy_prox(w, lam, mu=0.0):
     pairs = [u[i] - u[j] for i in range(d) for j in range(i)]
     penalty = cp.sum(cp.abs(cp.hstack(pairs))) / (d - 1) if d > 1 else 0
     objective = 0.5 * cp.sum_squares(u - w) + lam * penalty + mu * cp.norm1(u)
-    cp.Problem(cp.Minimize(objective)).solve(solver=cp.CLARABEL, tol_gap_abs=1e-10, tol_gap_rel=1e-10, tol_feas=1e-10)
+    cp.Problem(cp.Minimize(objective)).solve(
+        solver=cp.CLARABEL, tol_gap_abs=1e-10, tol_gap_rel=1e-10, tol_feas=1e-10
+    )
     return np.asarray(u.value)
 
 
 def tolerance(w, lam, dtype=np.float64):
     """Absolute tolerance: 1e-12 (float64) or 2e-6 (float32) relative to max|w| + lam."""
     scale = float(np.max(np.abs(w), initial=0.0)) + lam
-    return (1e-12 if np.dtype(dtype) == np.float64 else 2e-6) * max(scale, np.finfo(np.float64).tiny)
+    relative = 1e-12 if np.dtype(dtype) == np.float64 else 2e-6
+    return relative * max(scale, np.finfo(np.float64).tiny)

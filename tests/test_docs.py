@@ -10,17 +10,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import demo
 import prox
 
 ROOT = Path(__file__).resolve().parents[1]
 MODULES = sorted(
-    f"prox.{info.name}" for info in pkgutil.iter_modules(prox.__path__) if not info.name.startswith("_")
+    f"{package.__name__}.{info.name}"
+    for package in (prox, demo)
+    for info in pkgutil.iter_modules(package.__path__)
+    if not info.name.startswith("_")
 )
 
 
 @pytest.mark.parametrize("name", MODULES)
 def test_docstring_examples(name):
-    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.NORMALIZE_WHITESPACE)
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0
 
 

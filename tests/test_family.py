@@ -1,13 +1,17 @@
-"""OWL / GrOWL / OSCAR and the training helpers."""
+"""OWL / GrOWL / OSCAR."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
-from oracle import oracle_prox, oracle_prox_rows
-from prox.owl import compression_stats, growl_penalty, oscar_weights, owl_penalty, prox_growl, prox_owl
-from prox.training import WeightSharing, prox_ws_
+from prox.owl import (
+    compression_stats,
+    growl_penalty,
+    oscar_weights,
+    owl_penalty,
+    prox_growl,
+    prox_owl,
+)
 
 RNG = np.random.default_rng(7)
 
@@ -58,7 +62,12 @@ def test_prox_growl_rescales_rows_and_ties_norms():
 
 @pytest.mark.parametrize(
     "lam, match",
-    [([1.0, 2.0], "non-increasing"), ([1.0, -1.0], ">= 0"), ([1.0], "shape"), ([np.nan, 0.0], "finite")],
+    [
+        ([1.0, 2.0], "non-increasing"),
+        ([1.0, -1.0], ">= 0"),
+        ([1.0], "shape"),
+        ([np.nan, 0.0], "finite"),
+    ],
 )
 def test_bad_owl_weights(lam, match):
     with pytest.raises(ValueError, match=match):
@@ -71,58 +80,3 @@ def test_compression_stats():
     assert stats["sparsity"] == 2 / 6
     assert stats["parameter_sharing"] == 4 / 2
     assert stats["compression"] == 6 / 3
-
-
-def test_prox_ws_in_place_rows_and_tensor():
-    W = torch.randn(4, 9, dtype=torch.float64)
-    original = W.clone()
-    assert prox_ws_(W, 0.5) is W
-    np.testing.assert_allclose(W.numpy(), oracle_prox_rows(original.numpy(), 0.5), atol=1e-12)
-    V = original.clone()
-    prox_ws_(V, 0.5, scope="tensor")
-    np.testing.assert_allclose(V.numpy().ravel(), oracle_prox(original.numpy().ravel(), 0.5), atol=1e-12)
-    with pytest.raises(ValueError, match="Unknown scope"):
-        prox_ws_(V, 0.5, scope="columns")
-
-
-def test_weight_sharing_after_optimizer_step():
-    torch.manual_seed(0)
-    layer = torch.nn.Linear(6, 3).double()
-    optimizer = torch.optim.SGD(layer.parameters(), lr=0.1)
-    sharing = WeightSharing([layer.weight], strength=2.0)
-    x, y = torch.randn(16, 6, dtype=torch.float64), torch.randn(16, 3, dtype=torch.float64)
-    optimizer.zero_grad()
-    torch.nn.functional.mse_loss(layer(x), y).backward()
-    optimizer.step()
-    after_step = layer.weight.detach().clone()
-    sharing.step(optimizer)
-    np.testing.assert_allclose(layer.weight.detach().numpy(), oracle_prox_rows(after_step.numpy(), 0.2), atol=1e-12)
-    assert layer.weight.requires_grad  # still a trainable parameter
-    with pytest.raises(ValueError, match="Invalid strength"):
-        WeightSharing([layer.weight], strength=-1.0)
-
-
-def test_count_shared_values():
-    from prox.sharing import count_shared_values
-
-    assert count_shared_values(np.array([1.0, 2.0, 1.0, 3.0])) == 3
-    np.testing.assert_array_equal(count_shared_values(np.array([[1.0, 1.0], [0.0, 2.0]])), [1, 2])
-    assert count_shared_values(np.zeros(0)) == 0
-    w = RNG.standard_normal((3, 50))
-    u = oracle_prox_rows(w, 0.5)
-    np.testing.assert_array_equal(count_shared_values(u), [len(np.unique(r)) for r in u])
-
-
-def test_refit_groups_keeps_groups_and_restores_group_means():
-    from prox.sharing import refit_groups
-
-    w = RNG.standard_normal((4, 60))
-    u = oracle_prox_rows(w, 0.8)
-    refit = refit_groups(w, u)
-    for row_w, row_u, row_r in zip(w, u, refit):
-        for value in np.unique(row_u):
-            group = row_u == value
-            np.testing.assert_allclose(row_r[group], row_w[group].mean())
-    np.testing.assert_allclose(refit.mean(axis=1), w.mean(axis=1))
-    with pytest.raises(ValueError, match="does not match"):
-        refit_groups(w, u[:, :-1])

@@ -15,10 +15,11 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import prox
+from oracle import oracle_prox, oracle_prox_rows  # the independent oracle (tests/oracle.py)
 from prox import solve
 from prox._registry import SOLVER_SPECS
+from prox.divide_conquer import round_bound
 from prox.worst_cases import WORST_CASES, cascade, separated, staircase
-from oracle import oracle_prox, oracle_prox_rows  # the independent oracle (tests/oracle.py)
 
 TORCH_SOLVERS = ("parallel_pava", "lower_sets", "divide_conquer")
 TOL64 = 1e-12  # relative to max|w| + lam
@@ -151,20 +152,15 @@ def test_long_rows_stay_exact(name):
 
 
 # ---------------------------------------------------------------- rounds
-def dc_bound(d):
-    levels = max(d - 1, 0).bit_length()  # log2 of the padded length
-    return levels * levels + levels
-
-
 @pytest.mark.parametrize("d", [2, 3, 5, 16, 100, 1000, 4096])
 def test_divide_and_conquer_rounds_bound(d):
     rng = np.random.default_rng(d)
     inputs = [rng.normal(size=d), cascade(d), separated(d), staircase(d)]
+    levels = math.ceil(math.log2(d))  # the padded length is 2^levels
+    assert round_bound(d) == levels * (levels + 1) // 2
     for w in inputs:
         for lam in (0.01, 0.5, 1.0):
-            rounds = run("divide_conquer", w, lam).rounds
-            levels = max(d - 1, 0).bit_length()
-            assert rounds <= levels * (levels + 1) // 2 <= dc_bound(d)
+            assert run("divide_conquer", w, lam).rounds <= round_bound(d)
 
 
 @pytest.mark.parametrize("d", [16, 64, 256, 1024])

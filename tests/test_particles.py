@@ -336,7 +336,7 @@ def test_bad_backend_and_times():
 
 def test_torch_rounds_do_not_trust_neighbours_alone():
     # Regression: merging every pair earlier than both neighbouring pairs (the
-    # rule as first written in DESIGN.md §3) gets this input wrong near lam 1.4-2.
+    # rule docs/maths.md, 'Algorithms', warns about) gets this input wrong near lam 1.4-2.
     w = np.random.default_rng(0).standard_normal(20)
     traj = simulate(torch.from_numpy(w))
     assert_prox_matches(w, traj, np.linspace(0.0, 2.2, 45))

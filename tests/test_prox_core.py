@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from hypothesis import assume, given
+from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -85,7 +85,11 @@ ADVERSARIAL = {
     "ulp_runs_short": 1.0 + np.arange(10)[::-1] * np.finfo(float).eps,
     "ulp_runs_long": 1.0 + RNG.permutation(3000) * np.finfo(float).eps,
     "ulp_runs_mixed": np.concatenate(
-        [1.0 + RNG.permutation(40) * 2e-16, -3.0 + RNG.permutation(7) * 4e-16, RNG.standard_normal(50)]
+        [
+            1.0 + RNG.permutation(40) * 2e-16,
+            -3.0 + RNG.permutation(7) * 4e-16,
+            RNG.standard_normal(50),
+        ]
     ),
 }
 
@@ -138,7 +142,9 @@ def test_batched_rows_with_different_patterns():
     for lam in (0.0, 0.1, 1.0, 30.0):
         out = prox_ws(rows, lam)
         for row, result in zip(rows, out):
-            np.testing.assert_allclose(result, oracle_prox(row, lam), atol=tolerance(row, lam), rtol=0)
+            np.testing.assert_allclose(
+                result, oracle_prox(row, lam), atol=tolerance(row, lam), rtol=0
+            )
 
 
 def test_nd_input_solves_each_slice_along_last_axis():
@@ -183,7 +189,8 @@ def test_torch_in_torch_out(dtype):
     assert out.shape == w.shape and out.device == w.device
     assert out.dtype == (dtype if dtype.is_floating_point else torch.float64)
     tol = tolerance(w.double().numpy(), 0.8, np.float64 if dtype != torch.float32 else np.float32)
-    np.testing.assert_allclose(out.double().numpy(), oracle_prox_rows(w.double().numpy(), 0.8), atol=tol, rtol=0)
+    want = oracle_prox_rows(w.double().numpy(), 0.8)
+    np.testing.assert_allclose(out.double().numpy(), want, atol=tol, rtol=0)
 
 
 def test_torch_input_requiring_grad_is_accepted_and_untouched():
@@ -268,7 +275,7 @@ def test_property_translation(w, lam, shift):
 
 @given(vectors, strengths, st.floats(1e-3, 1e3))
 def test_property_scaling(w, lam, a):
-    # prox_{lam R}(a w) = a prox_{(lam/a) R}(w), a > 0 (DESIGN.md §1)
+    # prox_{lam R}(a w) = a prox_{(lam/a) R}(w), a > 0 (docs/maths.md, 'The sorted transform')
     np.testing.assert_allclose(prox_ws(a * w, lam), a * prox_ws(w, lam / a), atol=tol(a * w, lam))
 
 
@@ -329,6 +336,55 @@ def test_registry_solvers_are_callables_with_one_signature():
         np.testing.assert_allclose(solver(w, 0.5), oracle_prox_rows(w, 0.5), atol=1e-10)
 
 
+def _copy_rows(rows, lam):
+    return rows.copy(), None
+
+
+def test_register_solver_adds_a_method_everywhere():
+    from prox import register_solver
+    from prox._registry import SOLVER_SPECS
+
+    try:
+        solver = register_solver("copy_for_test", "numpy", _copy_rows, "returns w")
+        assert SOLVERS["copy_for_test"] is solver and solver.kind == "numpy"
+        # Registering the same solver again (a module imported twice) changes nothing.
+        assert register_solver("copy_for_test", "numpy", _copy_rows, "returns w") is solver
+        w = np.array([[2.0, 1.0], [0.0, 5.0]])
+        np.testing.assert_array_equal(prox_ws(w, 3.0, method="copy_for_test"), w)
+        with pytest.raises(ValueError, match="'copy_for_test' is already registered"):
+            register_solver("copy_for_test", "numpy", "prox.pava:prox_pava_rows", "other")
+        replaced = register_solver(
+            "copy_for_test", "numpy", "prox.pava:prox_pava_rows", "pava again", replace=True
+        )
+        assert SOLVERS["copy_for_test"] is replaced
+        pooled = prox_ws(w, 3.0, method="copy_for_test")
+        np.testing.assert_allclose(pooled, oracle_prox_rows(w, 3.0), atol=tolerance(w, 3.0), rtol=0)
+    finally:
+        SOLVERS.pop("copy_for_test", None)
+        SOLVER_SPECS.pop("copy_for_test", None)
+    with pytest.raises(ValueError, match="Unknown method 'copy_for_test'"):
+        prox_ws(w, 3.0, method="copy_for_test")
+
+
+@pytest.mark.parametrize(
+    "args, error, match",
+    [
+        (("auto", "numpy", _copy_rows, "s"), ValueError, "Invalid name: 'auto'"),
+        (("two words", "numpy", _copy_rows, "s"), ValueError, "Invalid name: 'two words'"),
+        (("x", "cuda", _copy_rows, "s"), ValueError, "Invalid kind: 'cuda'"),
+        (("x", "numpy", "prox.pava", "s"), ValueError, "Invalid kernel: 'prox.pava'"),
+        (("x", "numpy", 3, "s"), TypeError, "Invalid kernel: 3"),
+        (("x", "numpy", _copy_rows, ""), ValueError, "Invalid summary"),
+    ],
+)
+def test_register_solver_rejects_bad_specs(args, error, match):
+    from prox import register_solver
+
+    with pytest.raises(error, match=match):
+        register_solver(*args)
+    assert "x" not in SOLVERS
+
+
 def test_solve_reports_method_and_rounds():
     result = solve(np.arange(5.0), 1.0)
     assert result.method == "pava" and result.rounds is None
@@ -369,7 +425,9 @@ def test_bad_input_raises_naming_the_problem(kwargs, error, match):
         prox_ws(arguments["w"], arguments["lam"], method=arguments["method"])
 
 
-@pytest.mark.parametrize("mu, error", [(-0.1, ValueError), (float("nan"), ValueError), ("x", TypeError)])
+@pytest.mark.parametrize(
+    "mu, error", [(-0.1, ValueError), (float("nan"), ValueError), ("x", TypeError)]
+)
 def test_bad_mu(mu, error):
     with pytest.raises(error, match="Invalid mu"):
         prox_ws_l1(np.zeros(3), 0.1, mu)

@@ -1,0 +1,123 @@
+"""Input checks shared by every public function, and the dtype policy.
+
+Each check raises a ``TypeError`` (wrong kind of object or dtype) or a
+``ValueError`` (right kind, bad value) whose message names the argument and
+the offending value, in the style of ``torch.optim`` ("Invalid lam: -1.0").
+Nothing here modifies its input.
+
+Dtype policy (stated here once, used by every solver, the penalty and the
+particle simulation): float32 stays float32 and float64 stays float64;
+integer input is computed and returned in float64 (:func:`result_dtype`).
+"""
+from __future__ import annotations
+
+import math
+import numbers
+import sys
+
+import numpy as np
+
+__all__ = ["is_torch_tensor", "result_dtype", "check_strength", "check_weights", "check_method"]
+
+
+def is_torch_tensor(x) -> bool:
+    """True if ``x`` is a ``torch.Tensor``, without importing torch.
+
+    The one torch test of the package: if torch was never imported, ``x``
+    cannot be a tensor.
+    """
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(x, torch.Tensor)
+
+
+def result_dtype(dtype):
+    """The dtype a result has for input of ``dtype``: the package's dtype policy.
+
+    float32 stays float32, float64 stays float64, anything else that
+    :func:`check_weights` accepts (integers) becomes float64. Takes and returns
+    a NumPy dtype, or a ``torch.dtype`` for a ``torch.dtype``.
+
+    >>> result_dtype(np.dtype(np.float32)), result_dtype(np.dtype(np.int16))
+    (dtype('float32'), dtype('float64'))
+    """
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(dtype, torch.dtype):
+        return dtype if dtype in (torch.float32, torch.float64) else torch.float64
+    dtype = np.dtype(dtype)
+    return dtype if dtype in (np.float32, np.float64) else np.dtype(np.float64)
+
+
+def check_strength(value, name: str = "lam") -> float:
+    """Return ``value`` as a Python float after checking it is finite and >= 0.
+
+    Accepts Python/numpy real scalars and 0-d arrays or tensors.
+    """
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"Invalid {name}: expected a real number, got bool {value!r}")
+    if is_torch_tensor(value) or isinstance(value, np.ndarray):
+        if value.ndim != 0:
+            raise TypeError(f"Invalid {name}: expected a scalar, got shape {tuple(value.shape)}")
+        value = value.item()
+    if not isinstance(value, numbers.Real):
+        raise TypeError(f"Invalid {name}: expected a real number, got {type(value).__name__}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"Invalid {name}: {value} (must be finite)")
+    if value < 0:
+        raise ValueError(f"Invalid {name}: {value} (must be >= 0)")
+    return value
+
+
+def _check_numpy_dtype(dtype: np.dtype, name: str) -> None:
+    if dtype.kind not in "fiu":
+        raise TypeError(
+            f"Invalid {name}: dtype {dtype} is not supported; "
+            "expected a real floating point or integer array"
+        )
+    if dtype.kind == "f" and dtype.itemsize not in (4, 8):
+        raise TypeError(f"Invalid {name}: dtype {dtype} is not supported; use float32 or float64")
+
+
+def check_weights(w, name: str = "w"):
+    """Validate a weight array and return it as an ndarray or a tensor.
+
+    * ``torch.Tensor``: returned as is (checked, not copied).
+    * anything else: ``np.asarray(w)`` (no copy when already an ndarray).
+
+    Raises ``TypeError`` for bool, complex, object, string and float16 dtypes and
+    ``ValueError`` for NaN or infinite entries or a 0-d (scalar) input.
+    """
+    if is_torch_tensor(w):
+        import torch
+
+        if w.dtype == torch.bool or w.is_complex() or w.dtype in (torch.float16, torch.bfloat16):
+            raise TypeError(
+                f"Invalid {name}: dtype {w.dtype} is not supported; "
+                "expected float32, float64 or an integer dtype"
+            )
+        if w.is_floating_point() and w.numel() and not bool(torch.isfinite(w).all()):
+            raise ValueError(f"Invalid {name}: contains NaN or infinite entries")
+        _check_ndim(w, name)
+        return w
+    try:
+        array = np.asarray(w)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"Invalid {name}: cannot be read as a numeric array ({error})") from None
+    _check_numpy_dtype(array.dtype, name)
+    if array.dtype.kind == "f" and array.size and not np.isfinite(array).all():
+        raise ValueError(f"Invalid {name}: contains NaN or infinite entries")
+    _check_ndim(array, name)
+    return array
+
+
+def _check_ndim(array, name: str) -> None:
+    if array.ndim == 0:
+        raise ValueError(f"Invalid {name}: expected at least one dimension, got a scalar")
+
+
+def check_method(method: str, known) -> str:
+    """Return ``method`` if it is one of ``known``; else a ValueError listing them."""
+    if not isinstance(method, str) or method not in known:
+        names = ", ".join(repr(k) for k in known)
+        raise ValueError(f"Unknown method {method!r}; expected one of {names}")
+    return method
