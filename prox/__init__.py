@@ -13,8 +13,12 @@ Public API (the maths: docs/maths.md)::
     register_solver(name, kind, kernel, summary)   add an algorithm to SOLVERS
     check_prox(w, lam, candidate)    how far a claimed prox is from the exact one
 
-``SOLVERS`` holds prox's own solvers; packages built on prox register theirs
-when they are imported (``import particles`` adds ``"events"``).
+``SOLVERS`` holds prox's own solvers and those of every installed package that
+declares itself under the ``prox.solvers`` entry-point group (this project's
+``particles`` adds ``"events"``): such packages call :func:`register_solver`
+when imported, and prox imports them at the end of its own import. Without
+the package metadata (a bare checkout on ``sys.path``), ``import particles``
+registers them just the same.
 
 Submodules: ``prox.owl`` (OWL / OSCAR / GrOWL), ``prox.training`` (proximal
 gradient with torch optimizers), ``prox.sharing`` (count shared values,
@@ -43,3 +47,19 @@ __all__ = [
     "check_prox",
     "ProxCheck",
 ]
+
+
+def _load_solver_plugins() -> None:
+    """Import the packages registered under the ``prox.solvers`` entry-point group."""
+    import warnings
+    from importlib.metadata import entry_points
+
+    for entry in entry_points(group="prox.solvers"):
+        try:
+            entry.load()
+        except Exception as error:  # a broken plugin must not break prox itself
+            warnings.warn(f"prox: the solver plugin {entry.name!r} ({entry.value}) failed to "
+                          f"load: {error}", RuntimeWarning, stacklevel=2)
+
+
+_load_solver_plugins()
