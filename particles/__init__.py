@@ -2,12 +2,14 @@
 
 Public API (the maths: docs/maths.md, 'The particle picture')::
 
-    simulate(w, *, backend=None) -> Trajectory   (list of Trajectory for 2-D torch)
+    simulate(w, *, backend=None) -> Trajectory   (TrajectoryBatch for a 2-D torch batch)
+    simulate_owl(w, theta), simulate_growl(W, theta)   the OWL family, with a wall at 0
     Trajectory.positions(t), .prox(lam), .linkage, .n_clusters(t),
     .lam_for_clusters(k), .labels(t), .lam_max, .events, .times, .rounds
 """
 from prox import register_solver
 
+from .batch import TrajectoryBatch
 from .simulation import BACKENDS, simulate
 from .trajectory import EVENT_DTYPE, Trajectory
 
@@ -19,5 +21,5 @@ register_solver(
 
 from .owl import GrowlTrajectory, OwlTrajectory, simulate_growl, simulate_owl  # noqa: E402
 
-__all__ = ["simulate", "Trajectory", "EVENT_DTYPE", "BACKENDS",
+__all__ = ["simulate", "Trajectory", "TrajectoryBatch", "EVENT_DTYPE", "BACKENDS",
            "simulate_owl", "simulate_growl", "OwlTrajectory", "GrowlTrajectory"]

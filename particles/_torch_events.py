@@ -145,11 +145,11 @@ def simulate_rounds(xs: torch.Tensor):
         )  # next_head[k] = first head > k (d if none)
         # Pair across gap g: A = [a, g+1), B = [g+1, c).
         a = head_of[:, :-1]
-        b = index[1:].expand(n_rows, d - 1)
         c = next_head[:, 1:]
         mean_a = mean.gather(1, a)
         mean_b = mean[:, 1:]
-        t = (d - 1) * (mean_b - mean_a) / (c - a).to(torch.float64)  # as _numba_events.collision_time
+        # The same operations as _numba_events.collision_time: bitwise equal times.
+        t = (d - 1) * (mean_b - mean_a) / (c - a).to(torch.float64)
         t = torch.maximum(t, torch.maximum(born.gather(1, a), born[:, 1:]))
         t = torch.where(gap_open, t, inf)
         # Neighbouring open gaps: a - 1 (left of A) and c - 1 (right of B).

@@ -1,7 +1,7 @@
 """Solver ``"events"``: the prox at one ``lam`` by running the simulation up to it.
 
-Registered in ``prox._registry`` so ``prox.prox_ws(w, lam, method="events")``
-works. Per row: sort (packed keys), pop collisions in time order while their
+Registered through ``prox.register_solver`` (in ``particles/__init__.py``), so
+``prox.prox_ws(w, lam, method="events")`` works. Per row: sort (packed keys), pop collisions in time order while their
 time is <= ``lam`` (``_numba_events.simulate_sorted`` with ``t_stop=lam``,
 nothing recorded), then write each cluster's position at ``lam``, its mean
 start position re-summed from the sorted row plus ``lam`` times its mean
@@ -15,9 +15,10 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from . import _numba_events
-from prox._sort_keys import sort_with_order as sort_rows
 from prox.scaling import power_of_two_scale
+from prox.sort_keys import sort_with_order as sort_rows
+
+from . import _numba_events
 
 __all__ = ["prox_events_rows"]
 

@@ -19,9 +19,9 @@ from functools import cached_property
 
 import numpy as np
 
-from prox._validation import check_strength, is_torch_tensor
 from prox.scaling import power_of_two_scale
 from prox.transform import velocity
+from prox.validation import check_strength, is_torch_tensor
 
 __all__ = ["Trajectory", "EVENT_DTYPE"]
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import check_strength, check_weights
-from .penalty import ws_penalty
 from .dispatch import prox_ws
+from .penalty import ws_penalty
+from .validation import check_strength, check_weights
 
 __all__ = ["check_prox", "ProxCheck", "OrderViolations", "GroupDifference", "prox_objective"]
 

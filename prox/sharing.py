@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import check_weights, is_torch_tensor
+from .validation import check_weights, is_torch_tensor
 
 __all__ = ["count_shared_values", "refit_groups"]
 

@@ -82,7 +82,7 @@ from collections.abc import Iterable
 import torch
 
 from ._registry import SOLVER_SPECS
-from ._validation import check_method, check_strength
+from .validation import check_method, check_strength
 from .dispatch import prox_ws
 
 __all__ = ["prox_ws_", "WeightSharing", "SCOPES"]

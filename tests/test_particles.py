@@ -9,9 +9,9 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy.cluster.hierarchy import fcluster, is_valid_linkage
 
-from particles import EVENT_DTYPE, Trajectory, simulate
+from oracle import oracle_prox, oracle_prox_rows, tolerance  # the independent oracle
+from particles import EVENT_DTYPE, Trajectory, TrajectoryBatch, simulate
 from prox import prox_ws
-from oracle import oracle_prox  # the independent oracle (tests/oracle.py)
 
 
 def groups(values):
@@ -247,7 +247,14 @@ def test_torch_batch_rows_and_rounds():
     w[1] = np.sort(w[1])
     w[2, :10] = 0.25  # ties
     trajs = simulate(torch.from_numpy(w))
-    assert isinstance(trajs, list) and len(trajs) == 4
+    assert isinstance(trajs, TrajectoryBatch) and len(trajs) == 4
+    assert trajs.rounds == max(traj.rounds for traj in trajs)
+    batch_prox = trajs.prox(0.3)
+    assert isinstance(batch_prox, torch.Tensor) and batch_prox.shape == (4, 64)
+    np.testing.assert_allclose(batch_prox.numpy(), oracle_prox_rows(w, 0.3),
+                               atol=tolerance(w, 0.3))
+    assert trajs.positions(np.array([0.0, 0.3])).shape == (4, 2, 64)
+    np.testing.assert_array_equal(trajs.n_clusters(0.3), [t.n_clusters(0.3) for t in trajs])
     for row, traj in zip(w, trajs):
         single = simulate(row)
         np.testing.assert_allclose(np.sort(traj.times), np.sort(single.times), rtol=1e-12)
