@@ -2,10 +2,11 @@
 
 Registered through ``prox.register_solver`` (in ``particles/__init__.py``), so
 ``prox.prox_ws(w, lam, method="events")`` works. Per row: sort (packed keys),
-pop collisions in time order while their time is <= ``lam`` (``_numba_events.simulate_sorted`` with ``t_stop=lam``,
-nothing recorded), then write each cluster's position at ``lam``, its mean
-start position re-summed from the sorted row plus ``lam`` times its mean
-velocity, scattered to the original order. No Trajectory is built.
+pop collisions in time order while their time is <= ``lam``
+(``_numba_events.simulate_sorted`` with ``t_stop=lam``, nothing recorded),
+then write each cluster's position at ``lam``, its mean start position
+re-summed from the sorted row plus ``lam`` times its mean velocity, scattered
+to the original order. No Trajectory is built.
 
 Work O(d log d) per row (the sort, and one heap operation per merge up to
 ``lam``); sequential.
