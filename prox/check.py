@@ -14,6 +14,7 @@ import numpy as np
 
 from .dispatch import prox_ws
 from .penalty import ws_penalty
+from .scaling import power_of_two_scale
 from .validation import check_strength, check_weights
 
 __all__ = ["check_prox", "ProxCheck", "OrderViolations", "GroupDifference", "prox_objective"]
@@ -102,10 +103,21 @@ class ProxCheck:
 
 
 def prox_objective(w, lam: float, u) -> float:
-    """``1/2 ||u - w||^2 + lam R(u)``, the function the prox minimizes (float64)."""
+    """``1/2 ||u - w||^2 + lam R(u)``, the function the prox minimizes (float64).
+
+    Evaluated on ``w / s``, ``u / s``, ``lam / s`` for a power of two ``s`` near
+    the data's scale and multiplied by ``s**2`` (the objective is homogeneous of
+    degree 2), so squares of numbers near 1e200 do not overflow unless the
+    objective itself does.
+    """
     w = np.asarray(w, dtype=np.float64)
     u = np.asarray(u, dtype=np.float64)
-    return float(0.5 * np.sum((u - w) ** 2) + lam * ws_penalty(u))
+    scale = power_of_two_scale(max(float(np.max(np.abs(w), initial=0.0)),
+                                   float(np.max(np.abs(u), initial=0.0)), lam))
+    w, u, lam = w / scale, u / scale, lam / scale
+    value = 0.5 * np.sum((u - w) ** 2) + lam * ws_penalty(u)
+    with np.errstate(over="ignore"):
+        return float(value * scale * scale)
 
 
 def _vector(x, name: str) -> np.ndarray:
@@ -286,7 +298,10 @@ def check_prox(w, lam, candidate, *, rtol: float = 1e-7) -> ProxCheck:
     if w.size == 0:
         return ProxCheck(0.0, 0.0, OrderViolations(0, ()), (), True, optimum, 0.0, tol)
     objective = prox_objective(w, lam, u)
-    gap = objective - prox_objective(w, lam, optimum)
+    # The gap at unit scale, then scaled: inf - inf cannot happen.
+    scale = power_of_two_scale(max(float(np.max(np.abs(w))), lam))
+    gap = (prox_objective(w / scale, lam / scale, u / scale)
+           - prox_objective(w / scale, lam / scale, optimum / scale)) * scale * scale
     max_dev = float(np.max(np.abs(u - optimum)))
     return ProxCheck(
         objective_gap=float(gap),
