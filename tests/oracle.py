@@ -71,8 +71,24 @@ def cvxpy_prox(w, lam, mu=0.0):
     return np.asarray(u.value)
 
 
-def tolerance(w, lam, dtype=np.float64):
-    """Absolute tolerance: 1e-12 (float64) or 2e-6 (float32) relative to max|w| + lam."""
+def tolerance(w, lam, dtype=np.float64, *, rel=None):
+    """The tests' one tolerance: ``rel * (max|w| + lam)``, relative to the problem's scale.
+
+    ``rel`` defaults to 1e-12 for float64 and 2e-6 for float32 results. There
+    is no absolute floor: an all-zero problem must be solved exactly (the
+    smallest positive float keeps the bound positive).
+    """
+    if rel is None:
+        rel = 1e-12 if np.dtype(dtype) == np.float64 else 2e-6
     scale = float(np.max(np.abs(w), initial=0.0)) + lam
-    relative = 1e-12 if np.dtype(dtype) == np.float64 else 2e-6
-    return relative * max(scale, np.finfo(np.float64).tiny)
+    return rel * max(scale, np.finfo(np.float64).tiny)
+
+
+def assert_close(got, want, w, lam, dtype=np.float64, *, rel=None):
+    """``got`` (ndarray or tensor) equals ``want`` within :func:`tolerance`."""
+    if hasattr(got, "detach"):  # a torch tensor, without importing torch here
+        got = got.detach().cpu().numpy()
+    got = np.asarray(got, dtype=np.float64)
+    bound = tolerance(w, lam, dtype, rel=rel)
+    error = float(np.max(np.abs(got - np.asarray(want, np.float64)), initial=0.0))
+    assert error <= bound, f"error {error:.3g} > {bound:.3g} (scale max|w| + lam)"

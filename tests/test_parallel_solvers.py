@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import prox
+from oracle import assert_close as oracle_assert_close
 from oracle import oracle_prox, oracle_prox_rows  # the independent oracle (tests/oracle.py)
 from prox import solve
 from prox._registry import SOLVER_SPECS
@@ -30,10 +31,7 @@ oracle_rows = oracle_prox_rows
 
 
 def assert_close(got, want, w, lam, tol=TOL64):
-    got = got.detach().cpu().numpy() if isinstance(got, torch.Tensor) else np.asarray(got)
-    scale = float(np.max(np.abs(w), initial=0.0)) + lam
-    err = float(np.max(np.abs(got.astype(np.float64) - want), initial=0.0))
-    assert err <= tol * max(scale, 1e-300), f"error {err:.3g} > {tol:g} * {scale:.3g}"
+    oracle_assert_close(got, want, w, lam, rel=tol)
 
 
 def run(name, w, lam):

@@ -197,7 +197,9 @@ def test_torch_input_requiring_grad_is_accepted_and_untouched():
     w = torch.randn(10, dtype=torch.float64, requires_grad=True)
     before = w.detach().clone()
     out = prox_ws(w, 0.5)
-    assert not out.requires_grad
+    # Documented in prox.solve: the prox of a tensor that requires grad is
+    # differentiable (prox.autograd; gradients tested in tests/test_api.py).
+    assert out.requires_grad
     assert torch.equal(w.detach(), before)
 
 
@@ -229,7 +231,8 @@ strengths = st.floats(0, 1e4, allow_nan=False, allow_infinity=False)
 
 
 def tol(w, lam):
-    return 1e-9 * (float(np.max(np.abs(w), initial=0)) + lam + 1e-300)
+    # Looser than the oracle checks: these properties compare two computed proxes.
+    return tolerance(w, lam, rel=1e-9)
 
 
 @given(vectors, strengths)
