@@ -1,0 +1,395 @@
+"""The OWL family as particles (particles.simulate_owl / simulate_growl).
+
+Every state of the simulation is checked against the SciPy reference
+``prox.owl.prox_owl_reference`` (argsort + isotonic regression, no shared code
+with the event kernel) to 1e-12 relative to max|w| + t * max(theta), and against
+CVXPY on small d.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from particles import OwlTrajectory, simulate_growl, simulate_owl
+from prox.owl import oscar_weights, prox_growl_reference, prox_owl_reference
+
+RNG = np.random.default_rng(11)
+
+
+def _scale(w, theta, t):
+    return float(np.max(np.abs(w), initial=0.0)) + t * float(np.max(theta, initial=0.0))
+
+
+def _tol(w, theta, t):
+    return 1e-12 * max(_scale(w, theta, t), np.finfo(np.float64).tiny)
+
+
+def _half(d):
+    return np.arange(d) - d // 2
+
+
+# Degenerate inputs: grids, quantized levels, mirrored sets, ties, zeros, tiny d, scales.
+INPUTS = {
+    "empty": np.zeros(0),
+    "one": np.array([-2.5]),
+    "two": np.array([1.0, -3.0]),
+    "three": np.array([0.5, 2.0, -1.0]),
+    "random": RNG.standard_normal(40),
+    "grid": np.arange(1.0, 31.0),
+    "grid_with_zero": _half(31).astype(float),
+    "quantized": RNG.integers(-3, 4, 50).astype(float),
+    "mirrored": np.concatenate([np.arange(1.0, 11.0), -np.arange(1.0, 11.0)]),
+    "ties": np.repeat([3.0, -1.0, 2.0], 7),
+    "zeros": np.array([0.0, 0.0, 1.0, -0.0, 2.0, 0.0]),
+    "all_zero": np.zeros(9),
+    "huge": RNG.standard_normal(20) * 1e300,
+    "tiny": RNG.standard_normal(20) * 1e-300,
+}
+
+
+def _thetas(d):
+    return {
+        "oscar": oscar_weights(d, 0.25, 0.125),
+        "oscar_pure": oscar_weights(d, 0.0, 0.5),
+        "lasso": np.full(d, 0.5),
+        "random": np.sort(RNG.random(d))[::-1],
+        "step": np.where(np.arange(d) < d // 3, 1.0, 0.25),
+        "zero_tail": np.where(np.arange(d) < d // 2, 1.0, 0.0),
+        "zero": np.zeros(d),
+    }
+
+
+CASES = [(w_name, t_name) for w_name in INPUTS for t_name in _thetas(3)]
+
+
+def _times(traj: OwlTrajectory, w, theta):
+    """Times to check: every event time, t_zero, and generic times in between and after."""
+    events = np.unique(traj.times)
+    end = traj.t_zero if np.isfinite(traj.t_zero) else (events[-1] if events.size else 1.0)
+    end = max(float(end), 1e-300)
+    generic = np.concatenate((RNG.random(4) * 1.5 * end, [0.0, 2.0 * end]))
+    return np.concatenate((events, [traj.t_zero] if np.isfinite(traj.t_zero) else [], generic))
+
+
+@pytest.mark.parametrize("w_name, theta_name", CASES)
+def test_prox_matches_reference_at_every_event_and_between(w_name, theta_name):
+    w = INPUTS[w_name]
+    theta = _thetas(w.size)[theta_name]
+    if w_name == "huge":
+        theta = theta * 1e300
+    if w_name == "tiny":
+        theta = theta * 1e-300
+    traj = simulate_owl(w, theta)
+    for t in _times(traj, w, theta):
+        expected = prox_owl_reference(w, t * theta)
+        np.testing.assert_allclose(traj.prox(t), expected, rtol=0, atol=_tol(w, theta, t),
+                                   err_msg=f"t = {t!r}")
+        moved = traj.prox(t)
+        assert np.all(np.sign(moved)[moved != 0] == np.sign(w)[moved != 0])  # signs kept
+
+
+@pytest.mark.parametrize("w_name, theta_name", CASES)
+def test_event_log_is_consistent(w_name, theta_name):
+    w = INPUTS[w_name]
+    theta = _thetas(w.size)[theta_name]
+    traj = simulate_owl(w, theta)
+    ev = traj.events
+    d = w.size
+    assert ev.size <= d
+    assert np.all(np.diff(ev["time"]) >= 0)
+    assert set(ev["kind"]) <= {"merge", "wall"}
+    assert np.array_equal(ev["mass"], ev["stop"] - ev["head"])
+    merges, walls = ev[ev["kind"] == "merge"], ev[ev["kind"] == "wall"]
+    assert np.all((merges["head"] < merges["split"]) & (merges["split"] < merges["stop"]))
+    assert np.all(walls["split"] == walls["stop"]) and np.all(walls["position"] == 0)
+    # The wall grows from the bottom rank up, one contiguous run after another.
+    assert np.all(np.diff(walls["head"]) < 0)
+    if walls.size:
+        assert walls["stop"][0] == d
+        assert np.array_equal(walls["stop"][1:], walls["head"][:-1])
+    # Each event happens where the reference puts its cluster at that time.
+    for e in ev:
+        t = float(e["time"])
+        magnitudes = np.abs(prox_owl_reference(w, t * theta))[traj.rank_order]
+        members = magnitudes[e["head"]:e["stop"]]
+        np.testing.assert_allclose(members, e["position"], rtol=0, atol=_tol(w, theta, t) * 4)
+    # Every weight is zero from t_zero on, and t_zero is the first such time.
+    if np.isfinite(traj.t_zero):
+        assert np.all(traj.prox(traj.t_zero) == 0)
+        assert traj.n_zeros(traj.t_zero) == d
+        if traj.t_zero > 0:
+            before = traj.t_zero * (1 - 1e-6)
+            assert np.abs(prox_owl_reference(w, before * theta)).max() > 0
+    else:
+        assert np.any(theta == 0) and np.any(w != 0)
+
+
+def test_t_zero_closed_form():
+    # Everything is zero at t iff every top-k sum of |w| is <= t times the top-k sum of theta.
+    for _ in range(50):
+        d = int(RNG.integers(1, 30))
+        w = RNG.standard_normal(d) * RNG.choice([1e-3, 1.0, 1e3])
+        theta = np.sort(RNG.random(d))[::-1] + RNG.choice([0.0, 0.1])
+        traj = simulate_owl(w, theta)
+        top = np.cumsum(np.sort(np.abs(w))[::-1]) / np.cumsum(theta)
+        assert traj.t_zero == pytest.approx(top.max(), rel=1e-12)
+
+
+@pytest.mark.parametrize("w_name, theta_name", CASES)
+def test_clusters_labels_positions_agree(w_name, theta_name):
+    w = INPUTS[w_name]
+    theta = _thetas(w.size)[theta_name]
+    traj = simulate_owl(w, theta)
+    events = np.unique(np.concatenate(([0.0], traj.times)))
+    mids = np.concatenate(((events[:-1] + events[1:]) / 2, [events[-1] * 2 + 1.0]))
+    for t in mids:  # generic times: no event exactly now
+        magnitudes = np.abs(traj.positions(t))
+        labels = traj.labels(t)
+        n = traj.n_clusters(t)
+        assert np.unique(labels).size == n == (np.unique(magnitudes).size if w.size else 0)
+        # Equal labels <=> equal magnitudes, and ids increase with the magnitude.
+        order = np.argsort(magnitudes, kind="stable")
+        assert np.all(np.diff(labels[order]) >= 0)
+        assert np.array_equal(np.diff(labels[order]) > 0, np.diff(magnitudes[order]) > 0)
+        assert np.array_equal(traj.zeros(t), magnitudes == 0)
+        assert traj.n_zeros(t) == int((magnitudes == 0).sum())
+        if w.size and traj.n_zeros(t):
+            assert np.all(labels[magnitudes == 0] == 0)
+        start, stop, mag = traj.clusters(t)
+        assert start.size == n and np.all(np.diff(mag) < 0)
+    # positions of an array of times: one row per time.
+    rows = traj.positions(mids)
+    assert rows.shape == (mids.size, w.size)
+    np.testing.assert_array_equal(rows[-1], traj.positions(mids[-1]))
+
+
+def test_grid_with_affine_theta_merges_all_at_one_instant():
+    # |w| = 1..d evenly spaced, OSCAR's theta affine in the rank: every gap closes at t = 2.
+    d = 64
+    w = np.arange(1.0, d + 1)
+    theta = oscar_weights(d, 0.0, 0.5)
+    traj = simulate_owl(w, theta)
+    merges = traj.events[traj.events["kind"] == "merge"]
+    assert merges.size == d - 1 and np.all(merges["time"] == 2.0)
+    assert traj.n_clusters(np.nextafter(2.0, 0)) == d
+    assert traj.n_clusters(2.0) == 1
+    # One cluster at mean (d + 1) / 2 with mean speed (d - 1) / 4 then hits the wall.
+    assert traj.t_zero == pytest.approx(((d + 1) / 2) / ((d - 1) / 4), rel=1e-15)
+    np.testing.assert_allclose(traj.prox(3.0), prox_owl_reference(w, 3.0 * theta),
+                               rtol=0, atol=_tol(w, theta, 3.0))
+
+
+@pytest.mark.parametrize("lam1, lam2", [(0.3, 0.1), (0.0, 0.1), (1 / 3, 1 / 7), (0.7, 0.013)])
+def test_large_grids_where_rounding_splits_simultaneous_events(lam1, lam2):
+    # Non-dyadic weights on evenly spaced grids: events that coincide in exact
+    # arithmetic are computed a few ulps apart, in either direction.
+    d = 1500
+    for w in (np.arange(d) * 0.1, np.arange(d) - d / 2,
+              np.concatenate([np.arange(d // 2) * 0.3, -np.arange(d // 2) * 0.3])):
+        theta = oscar_weights(w.size, lam1, lam2)
+        traj = simulate_owl(w, theta)
+        assert np.all(np.diff(traj.times) >= 0) and traj.events.size <= w.size
+        events = np.unique(traj.times)
+        for t in np.concatenate((events[:: max(1, events.size // 6)],
+                                 RNG.random(3) * traj.t_zero, [traj.t_zero])):
+            np.testing.assert_allclose(traj.prox(t), prox_owl_reference(w, t * theta), rtol=0,
+                                       atol=_tol(w, theta, t), err_msg=f"t = {t!r}")
+        assert np.all(traj.prox(traj.t_zero) == 0)
+
+
+def test_mirrored_grid_with_affine_theta():
+    # w and -w: ties merge at t = 0 (groups of equal magnitude, opposite signs).
+    d = 20
+    w = np.concatenate([np.arange(1.0, d + 1), -np.arange(1.0, d + 1)])
+    theta = oscar_weights(2 * d, 0.125, 0.25)
+    traj = simulate_owl(w, theta)
+    at_zero = traj.events[traj.events["time"] == 0.0]
+    assert at_zero.size == d and np.all(at_zero["kind"] == "merge")
+    assert traj.n_clusters(0.0) == d
+    labels = traj.labels(0.0)
+    assert np.array_equal(labels[:d], labels[d:])
+    for t in (0.01, 0.2, 1.0, traj.t_zero):
+        np.testing.assert_allclose(traj.prox(t), prox_owl_reference(w, t * theta),
+                                   rtol=0, atol=_tol(w, theta, t))
+
+
+def test_simultaneous_wall_hits():
+    # Two particles that reach 0 at the same instant (and meet there).
+    traj = simulate_owl(np.array([2.0, 1.0]), np.array([2.0, 1.0]))
+    assert traj.t_zero == 1.0
+    assert np.all(traj.events["time"] == 1.0)
+    assert traj.n_clusters(np.nextafter(1.0, 0)) == 2 and traj.n_clusters(1.0) == 1
+    # Lasso on a grid: each particle meets the wall at its own magnitude / speed.
+    w = np.arange(1.0, 11.0)
+    lasso = simulate_owl(w, np.full(10, 0.5))
+    assert np.all(lasso.events["kind"] == "wall")
+    np.testing.assert_array_equal(lasso.wall_time, w / 0.5)
+    # Tied magnitudes under Lasso stay together and hit the wall as one cluster.
+    tied = simulate_owl(np.array([1.0, -1.0, 1.0]), np.full(3, 1.0))
+    assert list(tied.events["kind"]) == ["merge", "merge", "wall"]
+    assert tied.t_zero == 1.0 and tied.events["mass"][-1] == 3
+
+
+def test_zeros_in_w_are_on_the_wall_from_the_start():
+    w = np.array([0.0, 3.0, 0.0, -1.0])
+    traj = simulate_owl(w, np.array([1.0, 0.5, 0.5, 0.25]))
+    assert np.array_equal(traj.zeros(0.0), w == 0)
+    assert traj.n_zeros(0.0) == 2 and traj.n_clusters(0.0) == 3
+    assert np.all(traj.wall_time[w == 0] == 0.0)
+    np.testing.assert_array_equal(traj.prox(0.0), w)
+
+
+def test_zero_theta_never_moves():
+    w = RNG.standard_normal(10)
+    traj = simulate_owl(w, np.zeros(10))
+    assert traj.events.size == 0 and traj.t_zero == np.inf
+    np.testing.assert_array_equal(traj.prox(123.0), w)
+    assert traj.t_for_clusters(10) == 0.0 and traj.t_for_clusters(1) == np.inf
+
+
+def test_t_for_clusters():
+    w = RNG.standard_normal(30)
+    theta = oscar_weights(30, 0.05, 0.01)
+    traj = simulate_owl(w, theta)
+    for k in (1, 5, 17, 29, 30):
+        t = traj.t_for_clusters(k)
+        assert traj.n_clusters(t) <= k
+        if t > 0:
+            assert traj.n_clusters(np.nextafter(t, 0)) > k
+
+
+def _cvxpy_prox_owl(w, theta):
+    import cvxpy as cp
+
+    d = w.size
+    u = cp.Variable(d)
+    # OWL as a sum of top-k sums: sum_k (theta_k - theta_{k+1}) * (sum of the k largest |u|).
+    steps = theta - np.append(theta[1:], 0.0)
+    owl = sum(steps[k] * cp.sum_largest(cp.abs(u), k + 1) for k in range(d))
+    cp.Problem(cp.Minimize(0.5 * cp.sum_squares(u - w) + owl)).solve(
+        solver=cp.CLARABEL, tol_gap_abs=1e-10, tol_gap_rel=1e-10, tol_feas=1e-10)
+    return np.asarray(u.value)
+
+
+@pytest.mark.parametrize("w", [np.array([1.0, -2.0, 3.0, 0.0, 2.0]),
+                               np.array([1.0, 1.0, -1.0, 2.0]),
+                               np.array([0.3, -1.7, 2.2, -0.4, 1.1, 0.9]),
+                               np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])])
+@pytest.mark.parametrize("kind", ["oscar", "random", "step"])
+def test_matches_cvxpy_on_small_d(w, kind):
+    theta = _thetas(w.size)[kind]
+    traj = simulate_owl(w, theta)
+    for t in (0.3, 1.0, 2.5):
+        # An interior-point solver is accurate to about 1e-8, not to rounding.
+        np.testing.assert_allclose(traj.prox(t), _cvxpy_prox_owl(w, t * theta),
+                                   rtol=0, atol=1e-7 * _scale(w, theta, t))
+
+
+# ------------------------------------------------------------------ GrOWL
+@pytest.mark.parametrize("shape", [(1, 3), (6, 4), (20, 3)])
+def test_growl_matches_reference(shape):
+    W = RNG.standard_normal(shape)
+    W[0] = 0.0  # a zero row
+    if shape[0] > 3:
+        W[2] = -W[1]  # tied row norms
+    theta = oscar_weights(shape[0], 0.1, 0.05)
+    traj = simulate_growl(W, theta)
+    norms = np.linalg.norm(W, axis=1)
+    for t in (0.0, 0.4, 1.3, traj.t_zero, 2 * traj.t_zero):
+        expected = prox_growl_reference(W, t * theta)
+        tol = 1e-12 * (norms.max() + t * theta.max())
+        np.testing.assert_allclose(traj.prox(t), expected, rtol=0, atol=tol)
+        shrink = traj.shrink(t)
+        assert np.all((shrink >= 0) & (shrink <= 1))
+        np.testing.assert_allclose(shrink * norms, np.linalg.norm(expected, axis=1),
+                                   rtol=0, atol=tol)
+        assert np.array_equal(traj.zero_rows(t), shrink == 0)
+        assert traj.n_groups(t) == np.unique(traj.norms.magnitudes(t)).size
+    assert np.all(traj.prox(traj.t_zero) == 0)
+
+
+def test_growl_grid_of_row_norms_ties_whole_rows():
+    rows = np.arange(1.0, 9.0)
+    W = np.column_stack([rows * 3, rows * -4])  # row norms 5, 10, ..., 40: evenly spaced
+    theta = oscar_weights(8, 0.0, 0.5)
+    traj = simulate_growl(W, theta)
+    assert traj.n_groups(np.nextafter(10.0, 0)) == 8 and traj.n_groups(10.0) == 1
+    for t in (5.0, 10.0, 12.0):
+        np.testing.assert_allclose(traj.prox(t), prox_growl_reference(W, t * theta),
+                                   rtol=0, atol=1e-12 * (40 + t * 3.5))
+
+
+# ------------------------------------------------------------------ properties
+_levels = st.integers(-12, 12).map(lambda k: k / 4)  # quantized: ties, zeros, mirrors
+
+
+@given(st.lists(_levels, max_size=14), st.lists(st.integers(0, 8), max_size=14),
+       st.floats(0, 6))
+def test_property_quantized_inputs(values, speeds, t):
+    w = np.array(values, dtype=np.float64)
+    speeds = (sorted(speeds, reverse=True) + [0] * w.size)[: w.size]
+    theta = np.array(speeds, dtype=np.float64) / 4
+    traj = simulate_owl(w, theta)
+    for time in (t, *traj.times[:6]):
+        np.testing.assert_allclose(traj.prox(time), prox_owl_reference(w, time * theta),
+                                   rtol=0, atol=_tol(w, theta, time))
+    if t not in traj.times:  # at an event's instant the groups are ambiguous to rounding
+        assert traj.n_clusters(t) == np.unique(np.abs(traj.prox(t))).size
+
+
+@given(st.lists(st.floats(-1e3, 1e3), min_size=1, max_size=20), st.floats(0, 1),
+       st.floats(0, 1), st.floats(0, 50))
+def test_property_oscar(values, lam1, lam2, t):
+    w = np.array(values)
+    theta = oscar_weights(w.size, lam1, lam2)
+    traj = simulate_owl(w, theta)
+    np.testing.assert_allclose(traj.prox(t), prox_owl_reference(w, t * theta),
+                               rtol=0, atol=_tol(w, theta, t))
+
+
+# ------------------------------------------------------------------ bad input
+@pytest.mark.parametrize("theta, error, match", [
+    ([1.0, 2.0, 0.5], ValueError, "Invalid theta: must be non-increasing"),
+    ([1.0, 0.5, -0.5], ValueError, r"Invalid theta: entry 2 is -0.5 \(must be >= 0\)"),
+    ([1.0, 0.5], ValueError, r"Invalid theta: expected shape \(3,\)"),
+    ([1.0, np.nan, 0.0], ValueError, "Invalid theta: entry 1 is nan"),
+    ([np.inf, 1.0, 0.0], ValueError, "Invalid theta: entry 0 is inf"),
+    (["a", "b", "c"], TypeError, "Invalid theta: dtype"),
+    ([1 + 1j, 0, 0], TypeError, "Invalid theta: dtype"),
+])
+def test_bad_theta(theta, error, match):
+    with pytest.raises(error, match=match):
+        simulate_owl(np.array([1.0, 2.0, 3.0]), theta)
+    with pytest.raises(error, match=match):
+        simulate_growl(np.ones((3, 2)), theta)
+
+
+def test_bad_w_and_times():
+    with pytest.raises(ValueError, match="Invalid w: expected a 1-D"):
+        simulate_owl(np.ones((2, 2)), [1.0, 1.0])
+    with pytest.raises(ValueError, match="Invalid w"):
+        simulate_owl(np.array([1.0, np.nan]), [1.0, 1.0])
+    with pytest.raises(ValueError, match="Invalid W: expected a 2-D"):
+        simulate_growl(np.ones(3), [1.0, 1.0, 1.0])
+    traj = simulate_owl(np.array([1.0, 2.0]), [1.0, 1.0])
+    with pytest.raises(ValueError, match="Invalid t"):
+        traj.prox(-1.0)
+    with pytest.raises(ValueError, match="Invalid t"):
+        traj.positions(np.array([0.0, np.nan]))
+    with pytest.raises(TypeError, match="Invalid k"):
+        traj.t_for_clusters(1.5)
+
+
+def test_inputs_are_not_modified_and_torch_is_accepted():
+    torch = pytest.importorskip("torch")
+    w = RNG.standard_normal(12)
+    theta = oscar_weights(12, 0.1, 0.1)
+    w_copy, theta_copy = w.copy(), theta.copy()
+    traj = simulate_owl(w, theta)
+    traj.prox(1.0)
+    assert np.array_equal(w, w_copy) and np.array_equal(theta, theta_copy)
+    from_tensor = simulate_owl(torch.from_numpy(w).float(), torch.from_numpy(theta))
+    np.testing.assert_allclose(from_tensor.prox(1.0),
+                               prox_owl_reference(w.astype(np.float32), theta), atol=1e-12 * 4)
