@@ -1,2 +1,0 @@
-"""Moved to :mod:`prox.validation`; this name is kept until every import uses that."""
-from .validation import *  # noqa: F401,F403
