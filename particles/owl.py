@@ -22,7 +22,8 @@ from __future__ import annotations
 import numpy as np
 
 from prox.owl import check_theta
-from prox.validation import check_strength, check_weights, is_torch_tensor
+from prox.scaling import power_of_two_scale
+from prox.validation import check_strength, check_times, check_weights, is_torch_tensor
 
 from . import _owl_events
 
@@ -39,28 +40,6 @@ OWL_EVENT_DTYPE = np.dtype([("time", "f8"), ("kind", "U5"), ("head", "i8"), ("sp
                             ("stop", "i8"), ("position", "f8"), ("mass", "i8")])
 
 _KIND_NAMES = np.array(["merge", "wall"])
-
-
-def _check_times(t, name: str = "t"):
-    """``(times, scalar)``: float64 1-D array of finite times >= 0."""
-    if is_torch_tensor(t):
-        t = t.detach().cpu().numpy()
-    if np.ndim(t) == 0:
-        return np.array([check_strength(t, name)]), True
-    times = np.asarray(t)
-    if times.dtype.kind not in "fiu":
-        raise TypeError(f"Invalid {name}: dtype {times.dtype} is not a real number type")
-    times = times.astype(np.float64).ravel()
-    if not np.isfinite(times).all():
-        raise ValueError(f"Invalid {name}: contains NaN or infinite entries")
-    if (times < 0).any():
-        raise ValueError(f"Invalid {name}: {times[times < 0][0]} (must be >= 0)")
-    return times, False
-
-
-def _power_of_two_above(value: float) -> float:
-    # Dividing by a power of two is exact, and keeps segment sums from overflowing.
-    return 1.0 if value == 0.0 else float(np.ldexp(1.0, np.frexp(value)[1]))
 
 
 class OwlTrajectory:
@@ -99,8 +78,8 @@ class OwlTrajectory:
         self._sign = np.where(w < 0, -1.0, 1.0)
         self._xs = xs
         d = self.d
-        self._scale_x = _power_of_two_above(float(xs[0])) if d else 1.0
-        self._scale_theta = _power_of_two_above(float(theta[0])) if d else 1.0
+        self._scale_x = power_of_two_scale(float(xs[0])) if d else 1.0
+        self._scale_theta = power_of_two_scale(float(theta[0])) if d else 1.0
         self._xs_scaled = xs / self._scale_x
         self._theta_scaled = theta / self._scale_theta
         # Gap g (between ranks g and g+1) closes when they join one cluster: a
@@ -160,7 +139,7 @@ class OwlTrajectory:
     # ------------------------------------------------------------ queries
     def magnitudes(self, t):
         """``|prox(t)|`` in the original order: shape (d,), or (len(t), d) for an array."""
-        times, scalar = _check_times(t)
+        times, scalar = check_times(t)
         out = np.empty((times.size, self.d))
         for row, time in enumerate(times):
             out[row, self.rank_order] = self._sorted_magnitudes(float(time))

@@ -21,7 +21,7 @@ import numpy as np
 
 from prox.scaling import power_of_two_scale
 from prox.transform import velocity
-from prox.validation import check_strength, is_torch_tensor
+from prox.validation import check_strength, check_times
 
 __all__ = ["Trajectory", "EVENT_DTYPE"]
 
@@ -29,23 +29,6 @@ __all__ = ["Trajectory", "EVENT_DTYPE"]
 EVENT_DTYPE = np.dtype(
     [("time", "f8"), ("left", "i8"), ("right", "i8"), ("position", "f8"), ("mass", "i8")]
 )
-
-
-def _check_times(t, name: str):
-    """Return ``(times, scalar)``: float64 1-D array of finite, >= 0 times."""
-    if is_torch_tensor(t):
-        t = t.detach().cpu().numpy()
-    if np.ndim(t) == 0:
-        return np.array([check_strength(t, name)]), True
-    times = np.asarray(t)
-    if times.dtype.kind not in "fiu":
-        raise TypeError(f"Invalid {name}: dtype {times.dtype} is not a real number type")
-    times = times.astype(np.float64).ravel()
-    if not np.isfinite(times).all():
-        raise ValueError(f"Invalid {name}: contains NaN or infinite entries")
-    if (times < 0).any():
-        raise ValueError(f"Invalid {name}: {times[times < 0][0]} (must be >= 0)")
-    return times, False
 
 
 class Trajectory:
@@ -139,7 +122,7 @@ class Trajectory:
         Scalar ``t``: shape (d,). 1-D array of times: shape (len(t), d).
         O(d) per time (segment sums over the clusters alive at ``t``).
         """
-        times, scalar = _check_times(t, "t")
+        times, scalar = check_times(t, "t")
         out = np.empty((times.size, self.d))
         for row, time in enumerate(times):
             out[row, self._order] = self._sorted_positions(float(time))

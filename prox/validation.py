@@ -17,7 +17,10 @@ import sys
 
 import numpy as np
 
-__all__ = ["is_torch_tensor", "result_dtype", "check_strength", "check_weights", "check_method"]
+__all__ = [
+    "is_torch_tensor", "result_dtype", "check_strength", "check_weights", "check_method",
+    "check_times",
+]
 
 
 def is_torch_tensor(x) -> bool:
@@ -121,3 +124,24 @@ def check_method(method: str, known) -> str:
         names = ", ".join(repr(k) for k in known)
         raise ValueError(f"Unknown method {method!r}; expected one of {names}")
     return method
+
+
+def check_times(t, name: str = "t"):
+    """Return ``(times, scalar)``: ``t`` as a float64 1-D array of finite times >= 0.
+
+    ``t`` is a real scalar (``scalar`` is True, ``times`` has one entry) or an
+    array / tensor of any shape (flattened). Errors name ``name`` and the value.
+    """
+    if is_torch_tensor(t):
+        t = t.detach().cpu().numpy()
+    if np.ndim(t) == 0:
+        return np.array([check_strength(t, name)]), True
+    times = np.asarray(t)
+    if times.dtype.kind not in "fiu":
+        raise TypeError(f"Invalid {name}: dtype {times.dtype} is not a real number type")
+    times = times.astype(np.float64).ravel()
+    if not np.isfinite(times).all():
+        raise ValueError(f"Invalid {name}: contains NaN or infinite entries")
+    if (times < 0).any():
+        raise ValueError(f"Invalid {name}: {times[times < 0][0]} (must be >= 0)")
+    return times, False
