@@ -1,20 +1,112 @@
 """Run every solver of :data:`prox.SOLVERS` on the same input: accuracy, rounds, time.
 
 Times are wall-clock on a shared CPU: read them as ratios between solvers
-measured in the same process, not as absolute speeds (DESIGN.md §6).
+measured in the same process, not as absolute speeds.
+
+Hopeless runs are not allowed to block the page:
+
+* **skipped** when their cost is known in advance: ``lower_sets`` takes one
+  round of O(d) work per final block, and the number of final blocks is the
+  number of groups of the prox (known before running), so it is skipped when
+  ``blocks * d`` predicts more than the budget;
+* **stopped** when their cost is not known in advance (parallel PAVA takes a
+  few rounds on random input but about ``d`` on a cascade): every run has a
+  wall-clock budget, checked between the Python-level steps of the solver's
+  loop (each round of a torch solver is one such step), and a run over it is
+  abandoned and reported.
+
+Each solver is warmed up once on a short prefix of the input (Numba
+compilation, torch's first call), never on the full input, so nothing runs twice.
+
+:func:`timed` is the one timing helper of the demo (the benchmarks keep
+their own; ``demo`` does not import ``benchmarks``).
 """
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["solver_table", "scaling", "worst_case", "DEFAULT_GRID"]
+__all__ = [
+    "DEFAULT_GRID",
+    "RUN_BUDGET",
+    "SWEEP_BUDGET",
+    "OverBudget",
+    "timed",
+    "skip_reason",
+    "solver_table",
+    "scaling",
+    "worst_case",
+]
 
-#: Sizes for the scaling chart: small, so the whole sweep takes a few seconds.
+#: Sizes for the scaling chart.
 DEFAULT_GRID = (64, 256, 1024, 4096)
+#: Seconds one solver run may take in the solver table.
+RUN_BUDGET = 5.0
+#: Seconds one run may take in the scaling sweep.
+SWEEP_BUDGET = 2.0
+#: Solvers whose rounds are the final blocks (groups) of the prox, each O(d) work.
+ROUNDS_ARE_BLOCKS = frozenset({"lower_sets"})
+#: Seconds per element per round of an O(d) torch round, measured on the 2-core CPU
+#: (lower_sets at d = 8000: about 50 ns); used only to predict, never reported.
+SECONDS_PER_ELEMENT_ROUND = 5e-8
+#: Length of the prefix a solver is warmed up on.
+WARM_UP_D = 64
+
+
+class OverBudget(BaseException):
+    """A run took longer than its budget (a BaseException, so solvers cannot swallow it)."""
+
+
+@contextmanager
+def _time_limit(seconds: float | None):
+    """Raise :class:`OverBudget` at the next Python line executed after ``seconds``.
+
+    Uses this thread's trace hook; the previous hook (a debugger, coverage) is
+    restored on exit. Compiled kernels (Numba, one torch op) are not
+    interrupted, only the Python loops between them.
+    """
+    if seconds is None:
+        yield
+        return
+    deadline = time.perf_counter() + seconds
+    previous = sys.gettrace()
+
+    def on_line(frame, event, arg):
+        if event == "line" and time.perf_counter() > deadline:
+            raise OverBudget(f"over {seconds:g} s")
+        return on_line
+
+    sys.settrace(lambda frame, event, arg: on_line)
+    try:
+        yield
+    finally:
+        sys.settrace(previous)
+
+
+def timed(solver, w: np.ndarray, lam: float, *, repeats: int = 1,
+          budget: float | None = None):
+    """``(result, best seconds)`` of ``repeats`` calls of ``solver.solve(w, lam)``.
+
+    Warm-up is the caller's business (see :func:`_warm_up`). Raises
+    :class:`OverBudget` if one call runs past ``budget`` seconds.
+    """
+    best, result = np.inf, None
+    for _ in range(max(int(repeats), 1)):
+        with _time_limit(budget):
+            start = time.perf_counter()
+            result = solver.solve(w, lam)
+            best = min(best, time.perf_counter() - start)
+    return result, best
+
+
+def _warm_up(solver, w: np.ndarray, lam: float) -> None:
+    # Compiles Numba kernels / makes torch's first call, on a short prefix only.
+    solver.solve(np.ascontiguousarray(w[:WARM_UP_D]), lam)
 
 
 def _solvers(solvers=None) -> dict:
@@ -25,18 +117,27 @@ def _solvers(solvers=None) -> dict:
     return dict(solvers)
 
 
-def _timed(solver, w: np.ndarray, lam: float, repeats: int):
-    """Best wall time (s) of ``repeats`` calls after one untimed warm-up call."""
-    result = solver.solve(w, lam)  # compiles Numba kernels / imports torch once
-    best = np.inf
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = solver.solve(w, lam)
-        best = min(best, time.perf_counter() - start)
-    return result, best
+def skip_reason(name: str, d: int, n_blocks: int, budget: float) -> str:
+    """Why solver ``name`` is not run on an input of ``d`` weights whose prox has
+    ``n_blocks`` groups, or ``""`` to run it.
+
+    >>> skip_reason("lower_sets", 100_000, 40_000, 5.0)[:40]
+    'skipped: one round per final block, 40,0'
+    >>> skip_reason("lower_sets", 100_000, 6, 5.0), skip_reason("pava", 10**6, 10**6, 5.0)
+    ('', '')
+    """
+    if name in ROUNDS_ARE_BLOCKS:
+        predicted = SECONDS_PER_ELEMENT_ROUND * n_blocks * d
+        if predicted > budget:
+            return (f"skipped: one round per final block, {n_blocks:,} rounds of O(d) work "
+                    f"here (about {predicted:,.0f} s predicted, budget {budget:g} s); "
+                    "it suits inputs with few groups")
+    return ""
 
 
-def solver_table(w, lam: float, reference=None, *, solvers=None, repeats: int = 1) -> pd.DataFrame:
+def solver_table(w, lam: float, reference=None, *, solvers=None, repeats: int = 1,
+                 budget: float | None = RUN_BUDGET,
+                 on_progress: Callable[[float, str], None] | None = None) -> pd.DataFrame:
     """One row per solver on ``(w, lam)``.
 
     Parameters
@@ -45,37 +146,55 @@ def solver_table(w, lam: float, reference=None, *, solvers=None, repeats: int = 
     lam : float >= 0
     reference : ndarray, shape (d,), optional
         What the solvers are compared with (the simulation's ``traj.prox(lam)``);
-        defaults to ``prox.prox_ws(w, lam)``.
+        defaults to ``prox.prox_ws(w, lam)``. Its number of distinct values is
+        the number of final blocks (see :func:`skip_reason`).
     solvers : mapping name -> Solver, optional
         Defaults to every solver in :data:`prox.SOLVERS`.
     repeats : int
         Timed calls per solver (the best is reported).
+    budget : float or None
+        Seconds a run may take (skipped if predicted over, stopped if it runs
+        over); None for no limit.
+    on_progress : callable(fraction, message), optional
+        Called before each solver runs and once at the end.
 
     Returns
     -------
-    DataFrame with columns ``solver, kind, max_deviation, rounds, time_ms, summary``.
-    A solver that raises gets a row with its error in ``summary`` instead.
+    DataFrame with columns ``solver, kind, max_deviation, rounds, time_ms, note, summary``.
+    A solver that is skipped, stopped or raises gets NaN numbers and says why in ``note``.
     """
-    w = np.asarray(w, dtype=np.float64)
+    w = np.ascontiguousarray(w, dtype=np.float64)
     if reference is None:
         from prox import prox_ws
 
         reference = prox_ws(w, lam)
     reference = np.asarray(reference, dtype=np.float64)
+    n_blocks = int(np.unique(reference).size)
+    solvers = _solvers(solvers)
     rows = []
-    for name, solver in _solvers(solvers).items():
-        try:
-            result, seconds = _timed(solver, w, lam, repeats)
-            x = np.asarray(result.x, dtype=np.float64)
-            deviation = float(np.max(np.abs(x - reference))) if x.size else 0.0
-            rows.append(dict(solver=name, kind=solver.kind, max_deviation=deviation,
-                             rounds=result.rounds, time_ms=1e3 * seconds,
-                             summary=solver.summary))
-        except Exception as error:  # one broken solver must not hide the others
-            rows.append(dict(solver=name, kind=solver.kind, max_deviation=np.nan, rounds=None,
-                             time_ms=np.nan, summary=f"failed: {type(error).__name__}: {error}"))
+    for i, (name, solver) in enumerate(solvers.items()):
+        if on_progress is not None:
+            on_progress(i / len(solvers), f"{name} ({i + 1} of {len(solvers)})")
+        row = dict(solver=name, kind=solver.kind, max_deviation=np.nan, rounds=None,
+                   time_ms=np.nan, note="", summary=solver.summary)
+        row["note"] = skip_reason(name, w.size, n_blocks, budget) if budget else ""
+        if not row["note"]:
+            try:
+                _warm_up(solver, w, lam)
+                result, seconds = timed(solver, w, lam, repeats=repeats, budget=budget)
+                x = np.asarray(result.x, dtype=np.float64)
+                row.update(max_deviation=float(np.max(np.abs(x - reference))) if x.size else 0.0,
+                           rounds=result.rounds, time_ms=1e3 * seconds)
+            except OverBudget:
+                row["note"] = (f"stopped after {budget:g} s (the budget): this input needs "
+                               "many sequential rounds from this solver")
+            except Exception as error:  # one broken solver must not hide the others
+                row["note"] = f"failed: {type(error).__name__}: {error}"
+        rows.append(row)
+    if on_progress is not None:
+        on_progress(1.0, "done")
     table = pd.DataFrame(rows, columns=["solver", "kind", "max_deviation", "rounds", "time_ms",
-                                        "summary"])
+                                        "note", "summary"])
     table["rounds"] = table["rounds"].astype("Int64")
     return table
 
@@ -94,19 +213,26 @@ def scaling(
     lam: float = 1.0,
     seed: int = 0,
     solvers=None,
+    budget: float | None = SWEEP_BUDGET,
     on_progress: Callable[[float, str], None] | None = None,
 ) -> pd.DataFrame:
     """Time and rounds of every solver against ``d``, on random and worst-case input.
 
     Random input is standard normal (``seed``); the worst case is each solver's
     own generator from :data:`prox.worst_cases.WORST_CASES` (the cascade when
-    it has none). ``on_progress(fraction, message)`` is called after each run.
+    it has none). Runs are skipped or stopped by ``budget`` as in
+    :func:`solver_table`; once a solver is stopped on one input kind, its
+    larger sizes of that kind are skipped. ``on_progress(fraction, message)``
+    is called after each run.
 
     Returns
     -------
-    DataFrame with columns ``solver, input, d, time_ms, rounds, error``
-    (``error`` is empty unless that run raised; its time is then NaN).
+    DataFrame with columns ``solver, input, d, time_ms, rounds, note, error``
+    (``note`` says why a run was skipped or stopped, ``error`` why it raised;
+    the time of such a run is NaN).
     """
+    from prox import prox_ws
+
     solvers = _solvers(solvers)
     grid = sorted({int(d) for d in grid})
     rng = np.random.default_rng(seed)
@@ -115,19 +241,30 @@ def scaling(
     done = 0
     rows = []
     for name, solver in solvers.items():
-        for d in grid:
-            for kind in ("random", "worst case"):
+        _warm_up(solver, randoms[grid[0]] if grid else np.zeros(2), lam)
+        for kind in ("random", "worst case"):
+            gave_up = ""
+            for d in grid:
                 w = randoms[d] if kind == "random" else worst_case(name, d, lam)
-                try:
-                    result, seconds = _timed(solver, w, lam, repeats=1)
-                    rows.append(dict(solver=name, input=kind, d=d, time_ms=1e3 * seconds,
-                                     rounds=result.rounds, error=""))
-                except Exception as error:  # a failing solver leaves a gap in its curve
-                    rows.append(dict(solver=name, input=kind, d=d, time_ms=np.nan, rounds=None,
-                                     error=f"{type(error).__name__}: {error}"))
+                row = dict(solver=name, input=kind, d=d, time_ms=np.nan, rounds=None,
+                           note=gave_up, error="")
+                if not row["note"] and budget:
+                    row["note"] = skip_reason(name, d, int(np.unique(prox_ws(w, lam)).size),
+                                              budget)
+                if not row["note"]:
+                    try:
+                        result, seconds = timed(solver, w, lam, budget=budget)
+                        row.update(time_ms=1e3 * seconds, rounds=result.rounds)
+                    except OverBudget:
+                        row["note"] = f"stopped after {budget:g} s"
+                        gave_up = f"skipped: stopped at d = {d:,}"
+                    except Exception as error:  # a failing solver leaves a gap in its curve
+                        row["error"] = f"{type(error).__name__}: {error}"
+                rows.append(row)
                 done += 1
                 if on_progress is not None:
                     on_progress(done / total, f"{name}, d = {d}, {kind}")
-    table = pd.DataFrame(rows, columns=["solver", "input", "d", "time_ms", "rounds", "error"])
+    table = pd.DataFrame(rows, columns=["solver", "input", "d", "time_ms", "rounds", "note",
+                                        "error"])
     table["rounds"] = table["rounds"].astype("Float64")
     return table

@@ -1,16 +1,21 @@
 """Plotly figures of a :class:`particles.Trajectory` (and of the solver comparison).
 
-Every function draws at most ``max_drawn`` items (clusters, segments, steps):
-beyond that the DRAWING is subsampled, never the computation it shows.
+This module only draws: the geometry (clusters at a time, the space-time
+segments, the step function of the number of groups) comes from the
+trajectory's methods and :mod:`demo.timeline`. Every function draws at most
+``max_drawn`` items (clusters, segments, steps): beyond that the DRAWING is
+subsampled, never the computation it shows.
 
-Colours: a cluster is coloured by its leftmost particle (its rank in sorted
-order), hashed into a 24-colour palette. A merged cluster keeps the colour of
-its left part, so the same cluster has the same colour in every figure and at
+Colours: one colour map for groups everywhere. A cluster is named by its
+leftmost particle (its rank in sorted order), hashed into a 24-colour palette.
+A merged cluster keeps the colour of its left part, so the same group has the
+same colour in the particles, the space-time diagram and the dendrogram, at
 every time, and a collision shows as the right part taking the left's colour.
+
+>>> int(colour_index(0)), int(colour_index(1)), len(PALETTE)
+(0, 23, 24)
 """
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
@@ -18,14 +23,15 @@ from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 from scipy.cluster.hierarchy import dendrogram
 
+from .page import plural
+from .timeline import cluster_count_steps, time_axis_end
+
 __all__ = [
     "MAX_DRAWN",
     "PALETTE",
-    "ClusterState",
-    "cluster_state",
-    "spacetime_segments",
-    "time_axis_end",
-    "particles_frames",
+    "colour_index",
+    "group_colour",
+    "spacetime_window",
     "particles_figure",
     "spacetime_figure",
     "dendrogram_figure",
@@ -38,20 +44,45 @@ __all__ = [
 MAX_DRAWN = 2000
 #: Fewest leaves shown by the dendrogram before it truncates to the last merges.
 MAX_DENDROGRAM_LEAVES = 200
-#: Frames of the play animation.
-N_FRAMES = 24
-#: Most clusters drawn in each animation frame (frames are sent to the browser in bulk).
-MAX_FRAME_DRAWN = 600
 
 PALETTE = qualitative.Dark24
 _HASH = 7919  # a prime: neighbouring ranks land on unrelated colours
 _LAM_COLOUR = "#d62728"
 _T_COLOUR = "#444444"
+_ABOVE_CUT = "#999999"
+_MARGIN = dict(l=20, r=20, t=50, b=40)
 
 
 def colour_index(rank) -> np.ndarray:
     """Palette index of a cluster whose leftmost particle has sorted rank ``rank``."""
     return (np.asarray(rank, dtype=np.int64) * _HASH) % len(PALETTE)
+
+
+def group_colour(rank) -> str:
+    """The colour (hex) of the group whose leftmost particle has sorted rank ``rank``."""
+    return PALETTE[int(colour_index(rank))]
+
+
+def _layout(fig: go.Figure, title: str, height: int, *, xaxis: dict | None = None,
+            yaxis: dict | None = None, title_size: int = 14, **more) -> go.Figure:
+    """The layout every figure here shares: title at the left, fixed height and margins."""
+    fig.update_layout(
+        title=dict(text=title, x=0.01, font=dict(size=title_size)),
+        height=height,
+        margin=_MARGIN,
+        xaxis=xaxis or {},
+        yaxis=yaxis or {},
+        showlegend=more.pop("showlegend", False),
+        **more,
+    )
+    return fig
+
+
+def _pick(n: int, most: int) -> np.ndarray:
+    """Indices of at most ``most`` items, evenly spread over ``range(n)``."""
+    if n <= most:
+        return np.arange(n)
+    return np.unique(np.linspace(0, n - 1, most).round().astype(np.int64))
 
 
 def _palette_scale() -> list:
@@ -63,204 +94,55 @@ def _palette_scale() -> list:
     return scale
 
 
-def _pick(n: int, most: int) -> np.ndarray:
-    """Indices of at most ``most`` items, evenly spread over ``range(n)``."""
-    if n <= most:
-        return np.arange(n)
-    return np.unique(np.linspace(0, n - 1, most).round().astype(np.int64))
+def particles_figure(traj, lam: float, t: float, *, max_drawn: int = MAX_DRAWN) -> go.Figure:
+    """Particles on a line at time ``t``: each marker a cluster, its area growing with its mass.
 
-
-@dataclass(frozen=True)
-class ClusterState:
-    """The clusters at one time, left to right."""
-
-    time: float
-    position: np.ndarray  # (n,) float64
-    mass: np.ndarray  # (n,) int64
-    leftmost: np.ndarray  # (n,) sorted rank of the cluster's leftmost particle
-
-
-def _sorted_order(traj) -> np.ndarray:
-    return np.argsort(np.asarray(traj.positions(0.0)), kind="stable")
-
-
-def cluster_state(traj, t: float, order: np.ndarray | None = None) -> ClusterState:
-    """The clusters of ``traj`` at time ``t`` (``order``: stable argsort of w, if known)."""
-    if order is None:
-        order = _sorted_order(traj)
-    labels = np.asarray(traj.labels(t))[order]
-    pos = np.asarray(traj.positions(t))[order]
-    n = int(labels[-1]) + 1 if labels.size else 0
-    starts = np.searchsorted(labels, np.arange(n), side="left")
-    mass = np.diff(np.append(starts, labels.size))
-    return ClusterState(float(t), pos[starts], mass, starts)
-
-
-def time_axis_end(traj, lam: float) -> float:
-    """Right end of the time axes: past both ``lam`` and the last merge."""
-    end = max(float(lam), float(traj.lam_max))
-    return 1.05 * end if end > 0 else 1.0
-
-
-def _trace_data(state: ClusterState, most: int) -> dict:
-    """What changes between animation frames; float32 keeps the JSON short."""
-    keep = _pick(state.position.size, most)
-    return dict(
-        x=state.position[keep].astype(np.float32),
-        y=np.zeros(keep.size, dtype=np.int8),
-        customdata=state.mass[keep],
-        marker=dict(size=state.mass[keep],
-                    color=(colour_index(state.leftmost[keep]) + 0.5).astype(np.float32)),
-    )
-
-
-def _particles_title(state: ClusterState, drawn: int) -> str:
-    n = state.position.size
-    note = f" (drawing {drawn} of them)" if drawn < n else ""
-    return f"t = {state.time:.4g}: {n:,} clusters{note}"
-
-
-def particles_frames(traj, lam: float, *, n_frames: int = N_FRAMES,
-                     max_drawn: int = MAX_FRAME_DRAWN) -> list[dict]:
-    """Animation frames (plain dicts) of the clusters at ``n_frames`` times from 0 to ``lam``.
-
-    Independent of the time shown, so an app can compute them once per ``lam``.
+    (The app's Play button moves ``t``; this figure draws one time.)
     """
-    if lam <= 0:
-        return []
-    order = _sorted_order(traj)
-    frames = []
-    for i, time in enumerate(np.linspace(0.0, float(lam), n_frames)):
-        state = cluster_state(traj, float(time), order)
-        data = _trace_data(state, max_drawn)
-        frames.append(dict(name=str(i), data=[data],
-                           layout=dict(title_text=_particles_title(state, data["x"].size))))
-    return frames
-
-
-def particles_figure(traj, lam: float, t: float, *, max_drawn: int = MAX_DRAWN,
-                     frames: list[dict] | None = None) -> go.Figure:
-    """Particles on a line at time ``t``, with a play/pause animation from 0 to ``lam``.
-
-    Each marker is a cluster; its area grows with its mass (number of particles).
-    ``frames``: the output of :func:`particles_frames` if already computed.
-    """
-    order = _sorted_order(traj)
-    w_sorted = np.asarray(traj.positions(0.0))[order]
-    d = w_sorted.size
-    lo, hi = (float(w_sorted[0]), float(w_sorted[-1])) if d else (0.0, 1.0)
+    position, mass, leftmost = traj.cluster_state(t)
+    w = np.asarray(traj.positions(0.0))
+    lo, hi = (float(w.min()), float(w.max())) if w.size else (0.0, 1.0)
     pad = 0.05 * (hi - lo) if hi > lo else 1.0
+    keep = _pick(position.size, max_drawn)
     max_px = 46.0
-    marker_base = dict(
-        sizemode="area",
-        sizeref=2.0 * max(d, 1) / max_px**2,
-        sizemin=5,
-        colorscale=_palette_scale(),
-        cmin=0,
-        cmax=len(PALETTE),
-        opacity=0.75,
-        line=dict(width=0.5, color="white"),
-    )
-    now = cluster_state(traj, t, order)
-    shown = _trace_data(now, max_drawn)
-    shown["marker"].update(marker_base)
-    fig = go.Figure(
-        data=[
-            go.Scatter(
-                mode="markers",
-                hovertemplate="position %{x:.4g}<br>%{customdata} particles<extra></extra>",
-                **shown,
-            )
-        ]
-    )
-    fig.frames = particles_frames(traj, lam) if frames is None else frames
-    still = dict(duration=0)
-    play = dict(frame=dict(duration=120, redraw=True), transition=still, fromcurrent=False)
-    pause = dict(frame=dict(duration=0, redraw=False), mode="immediate", transition=still)
-    fig.update_layout(
-        title=dict(text=_particles_title(now, shown["x"].size), x=0.01, font=dict(size=15)),
-        height=260,
-        margin=dict(l=20, r=20, t=50, b=40),
-        xaxis=dict(title="position", range=[lo - pad, hi + pad], zeroline=False),
-        yaxis=dict(visible=False, range=[-1, 1], fixedrange=True),
-        showlegend=False,
-        plot_bgcolor="#fafafa",
-        updatemenus=[
-            dict(
-                type="buttons",
-                direction="left",
-                x=1.0,
-                xanchor="right",
-                y=1.22,
-                yanchor="top",
-                pad=dict(r=0, t=0),
-                buttons=[
-                    dict(label="▶ Play 0 → λ", method="animate", args=[None, play]),
-                    dict(label="❚❚ Pause", method="animate", args=[[None], pause]),
-                ],
-            )
-        ],
-    )
+    fig = go.Figure(go.Scatter(
+        x=position[keep], y=np.zeros(keep.size, dtype=np.int8), customdata=mass[keep],
+        mode="markers",
+        marker=dict(size=mass[keep], sizemode="area", sizeref=2.0 * max(w.size, 1) / max_px**2,
+                    sizemin=5, color=colour_index(leftmost[keep]) + 0.5,
+                    colorscale=_palette_scale(), cmin=0, cmax=len(PALETTE), opacity=0.75,
+                    line=dict(width=0.5, color="white")),
+        hovertemplate="position %{x:.4g}<br>%{customdata} particles<extra></extra>",
+    ))
+    note = f" (drawing {keep.size:,} of them)" if keep.size < position.size else ""
+    _layout(fig, f"t = {t:.4g}: {plural(position.size, 'cluster')}{note}", 260, title_size=15,
+            xaxis=dict(title="position", range=[lo - pad, hi + pad], zeroline=False),
+            yaxis=dict(visible=False, range=[-1, 1], fixedrange=True), plot_bgcolor="#fafafa")
     fig.add_hline(y=0, line=dict(color="#bbbbbb", width=1), layer="below")
     return fig
 
 
-def spacetime_segments(traj, t_end: float, *, max_drawn: int = MAX_DRAWN) -> dict:
-    """Line segments of the space-time diagram: one per cluster that ever exists.
+def spacetime_window(traj, t_end: float, *, max_drawn: int = MAX_DRAWN) -> tuple[float, float]:
+    """The time window the space-time diagram draws: ``(t_start, t_end)``.
 
-    A cluster lives from its birth (0 for a particle, its merge time otherwise)
-    to the merge that absorbs it (``t_end`` for the last cluster); its path is
-    straight in between (DESIGN.md §2), so its two end points draw it exactly.
-    When more than ``max_drawn`` clusters exist at once, only the clusters
-    alive after the time ``t0`` at which ``max_drawn`` remain are drawn, from ``t0``.
-
-    Returns a dict of arrays ``t0, t1, x0, x1, colour`` (one entry per
-    segment) and ``t_start`` (the earliest time drawn).
+    From 0, or, when more than ``max_drawn`` clusters exist at once, from the
+    time at which ``max_drawn`` remain (so at most about ``2 * max_drawn``
+    segments are drawn).
     """
-    w = np.asarray(traj.positions(0.0), dtype=np.float64)
-    d = w.size
-    events = traj.events
-    n_nodes = d + events.size
-    birth_t = np.concatenate((np.zeros(d), events["time"]))
-    birth_x = np.concatenate((w, events["position"]))
-    death_t = np.full(n_nodes, float(t_end))
-    death_x = np.full(n_nodes, birth_x[-1] if n_nodes else 0.0)
-    for side in ("left", "right"):
-        child = events[side]
-        death_t[child] = events["time"]
-        death_x[child] = events["position"]
-    # Colour: leftmost sorted rank of each node (left child's for merged nodes).
-    ranks = np.empty(d, dtype=np.int64)
-    ranks[np.argsort(w, kind="stable")] = np.arange(d)
-    # Follow left children down to a particle by pointer doubling (O(log depth) passes).
-    pointer = np.concatenate((np.arange(d), events["left"])).astype(np.int64)
-    while (pointer >= d).any():
-        pointer = pointer[pointer]
-    leftmost = ranks[pointer]
-    t_start = 0.0
-    if d > max_drawn:
-        t_start = float(traj.lam_for_clusters(max_drawn))
-    # The last cluster lives to t_end > t_start, so something is always drawn.
-    idx = np.flatnonzero(death_t > t_start) if d > max_drawn else np.arange(n_nodes)
-    t0 = np.maximum(birth_t[idx], t_start)
-    # Position at t_start for segments cut there: straight-line interpolation.
-    span = death_t[idx] - birth_t[idx]
-    frac = np.where(span > 0, (t0 - birth_t[idx]) / np.where(span > 0, span, 1.0), 0.0)
-    x0 = birth_x[idx] + frac * (death_x[idx] - birth_x[idx])
-    return dict(
-        t0=t0,
-        t1=death_t[idx],
-        x0=x0,
-        x1=death_x[idx],
-        colour=colour_index(leftmost[idx]),
-        t_start=t_start,
-    )
+    t_start = float(traj.lam_for_clusters(max_drawn)) if traj.d > max_drawn else 0.0
+    return min(t_start, float(t_end)), float(t_end)
 
 
-def _mark_times(fig: go.Figure, lam: float, t: float | None) -> None:
+def _mark_times(fig: go.Figure, lam: float, t: float | None, t_end: float) -> None:
     """Vertical lines at ``lam`` (solid) and at the time ``t`` shown (dotted)."""
-    fig.add_vline(lam, line=dict(color=_LAM_COLOUR, width=2), annotation_text=f"λ = {lam:.4g}",
-                  annotation_font_color=_LAM_COLOUR)
+    if lam <= t_end:
+        fig.add_vline(lam, line=dict(color=_LAM_COLOUR, width=2),
+                      annotation_text=f"λ = {lam:.4g}", annotation_font_color=_LAM_COLOUR)
+    else:
+        fig.add_annotation(x=1, xref="paper", y=1, yref="paper", showarrow=False,
+                           xanchor="right", yanchor="bottom", font=dict(color=_LAM_COLOUR),
+                           text=f"λ = {lam:.4g} → (past the axis; nothing moves after the "
+                                "last merge)")
     if t is not None and t != lam:
         fig.add_vline(t, line=dict(color=_T_COLOUR, width=1, dash="dot"),
                       annotation_text=f"t = {t:.4g}", annotation_position="bottom right")
@@ -268,53 +150,65 @@ def _mark_times(fig: go.Figure, lam: float, t: float | None) -> None:
 
 def spacetime_figure(traj, lam: float, t: float | None = None, *, max_drawn: int = MAX_DRAWN,
                      segments: dict | None = None) -> go.Figure:
-    """Position against time: each cluster a straight segment, merges as joins."""
-    t_end = time_axis_end(traj, lam)
+    """Position against time: each cluster a straight segment, merges as joins.
+
+    ``segments``: ``traj.spacetime_segments(*spacetime_window(traj, t_end))``
+    if already computed (``t_end = time_axis_end(traj.lam_max, lam)``).
+    """
+    t_end = time_axis_end(traj.lam_max, lam)
+    t_start = spacetime_window(traj, t_end, max_drawn=max_drawn)[0]
     if segments is None:
-        segments = spacetime_segments(traj, t_end, max_drawn=max_drawn)
+        segments = traj.spacetime_segments(t_start, t_end)
+    colour = colour_index(segments["leftmost"])
     fig = go.Figure()
-    for c in np.unique(segments["colour"]):
-        sel = np.flatnonzero(segments["colour"] == c)
-        n = sel.size
-        xs = np.full(3 * n, np.nan, dtype=np.float32)  # NaN breaks the line between segments
-        ys = np.full(3 * n, np.nan, dtype=np.float32)
+    for c in np.unique(colour):
+        sel = np.flatnonzero(colour == c)
+        xs = np.full(3 * sel.size, np.nan)  # NaN breaks the line between segments
+        ys = np.full(3 * sel.size, np.nan)
         xs[0::3], xs[1::3] = segments["t0"][sel], segments["t1"][sel]
         ys[0::3], ys[1::3] = segments["x0"][sel], segments["x1"][sel]
-        fig.add_trace(
-            go.Scatter(x=xs, y=ys, mode="lines", line=dict(color=PALETTE[int(c)], width=1.2),
-                       hoverinfo="skip", connectgaps=False)
-        )
-    _mark_times(fig, lam, t)
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", hoverinfo="skip", connectgaps=False,
+                                 line=dict(color=PALETTE[int(c)], width=1.2)))
+    _mark_times(fig, lam, t, t_end)
     title = "Space-time: clusters move in straight lines and stick when they meet"
-    if segments["t_start"] > 0:
-        title += f" (drawn from t = {segments['t_start']:.3g}, when {max_drawn} clusters remain)"
-    fig.update_layout(
-        title=dict(text=title, x=0.01, font=dict(size=14)),
-        height=420,
-        margin=dict(l=20, r=20, t=50, b=40),
-        xaxis=dict(title="time t (= λ)", range=[0, t_end]),
-        yaxis=dict(title="position"),
-        showlegend=False,
-    )
-    return fig
+    if t_start > 0:
+        title += f" (drawn from t = {t_start:.3g}, when {max_drawn:,} clusters remain)"
+    return _layout(fig, title, 420, xaxis=dict(title="time t (= λ)", range=[0, t_end]),
+                   yaxis=dict(title="position"))
+
+
+def _node_leftmost(traj) -> np.ndarray:
+    """Sorted rank of the leftmost particle of every linkage node ``0 .. 2d-2``."""
+    segments = traj.spacetime_segments(0.0, traj.lam_max)
+    leftmost = np.empty(max(2 * traj.d - 1, 0), dtype=np.int64)
+    leftmost[segments["id"]] = segments["leftmost"]
+    return leftmost
 
 
 def dendrogram_figure(traj, lam: float, *, max_leaves: int = MAX_DENDROGRAM_LEAVES) -> go.Figure:
-    """The merge tree (SciPy dendrogram of ``traj.linkage``) cut at ``lam``."""
+    """The merge tree (SciPy dendrogram of ``traj.linkage``) cut at ``lam``.
+
+    Links below the cut take their group's colour (the same as in the other
+    figures); links above it are grey.
+    """
     Z = np.asarray(traj.linkage, dtype=np.float64)
     d = Z.shape[0] + 1
+    t_end = time_axis_end(traj.lam_max, lam)
     fig = go.Figure()
     truncated = d > max_leaves
     if Z.shape[0]:
-        tree = dendrogram(
-            Z,
-            no_plot=True,
-            truncate_mode="lastp" if truncated else None,
-            p=max_leaves,
-            color_threshold=max(float(lam), 1e-300),
-            above_threshold_color="#999999",
-            no_labels=True,
-        )
+        # A link below the cut belongs to the group alive at lam that contains
+        # it; the group is named by its leftmost rank, as in the other figures.
+        group_starts = traj.cluster_state(lam)[2]
+        group_of = group_starts[np.searchsorted(group_starts, _node_leftmost(traj),
+                                                side="right") - 1]
+
+        def link_colour(node: int) -> str:
+            below = Z[node - d, 2] <= lam
+            return group_colour(group_of[node]) if below else _ABOVE_CUT
+
+        tree = dendrogram(Z, no_plot=True, truncate_mode="lastp" if truncated else None,
+                          p=max_leaves, link_color_func=link_colour, no_labels=True)
         colours = np.array(tree["color_list"])
         icoord = np.asarray(tree["icoord"])
         dcoord = np.asarray(tree["dcoord"])
@@ -324,24 +218,22 @@ def dendrogram_figure(traj, lam: float, *, max_leaves: int = MAX_DENDROGRAM_LEAV
             sel = np.flatnonzero(colours == colour)
             xs = np.column_stack((icoord[sel], np.full(sel.size, np.nan))).ravel()
             ys = np.column_stack((dcoord[sel], np.full(sel.size, np.nan))).ravel()
-            line_colour = colour if colour.startswith("#") else _mpl_colour(colour)
             fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", hoverinfo="skip",
-                                     line=dict(color=line_colour, width=1)))
-    fig.add_hline(float(lam), line=dict(color=_LAM_COLOUR, width=2, dash="dash"),
-                  annotation_text=f"cut at λ = {lam:.4g}: {traj.n_clusters(lam)} groups",
-                  annotation_font_color=_LAM_COLOUR, annotation_position="top left")
+                                     line=dict(color=colour, width=1)))
+    groups = plural(traj.n_clusters(lam), "group")
+    if lam <= t_end:
+        fig.add_hline(float(lam), line=dict(color=_LAM_COLOUR, width=2, dash="dash"),
+                      annotation_text=f"cut at λ = {lam:.4g}: {groups}",
+                      annotation_font_color=_LAM_COLOUR, annotation_position="top left")
+    else:
+        fig.add_annotation(x=0, xref="paper", y=1, yref="paper", showarrow=False,
+                           xanchor="left", yanchor="bottom", font=dict(color=_LAM_COLOUR),
+                           text=f"cut at λ = {lam:.4g} (above the tree): {groups}")
     title = "Merge tree (dendrogram of traj.linkage)"
     if truncated:
         title += f": last {max_leaves - 1} merges"
-    fig.update_layout(
-        title=dict(text=title, x=0.01, font=dict(size=14)),
-        height=420,
-        margin=dict(l=20, r=20, t=50, b=40),
-        xaxis=dict(visible=False),
-        yaxis=dict(title="merge time λ", rangemode="tozero"),
-        showlegend=False,
-    )
-    return fig
+    return _layout(fig, title, 420, xaxis=dict(visible=False),
+                   yaxis=dict(title="merge time λ", range=[0, t_end]))
 
 
 def _lift_truncated_leaves(Z, leaves, icoord, dcoord) -> None:
@@ -360,37 +252,22 @@ def _lift_truncated_leaves(Z, leaves, icoord, dcoord) -> None:
         dcoord[on_leaf, side] = leaf_height[index]
 
 
-def _mpl_colour(name: str) -> str:
-    from matplotlib.colors import to_hex
-
-    return to_hex(name)
-
-
 def shared_values_figure(traj, lam: float, t: float | None = None, *,
                          max_drawn: int = MAX_DRAWN) -> go.Figure:
-    """Number of distinct values (groups) of ``prox_{λR}(w)`` against ``λ``: a step plot."""
-    Z = np.asarray(traj.linkage)
-    d = Z.shape[0] + 1
-    t_end = time_axis_end(traj, lam)
-    times = np.concatenate(([0.0], Z[:, 2], [t_end]))
-    counts = np.concatenate(([d], d - 1 - np.arange(Z.shape[0]), [1]))
-    keep = _pick(times.size, max_drawn)
-    keep = np.union1d(keep, [0, times.size - 1])
-    fig = go.Figure(
-        go.Scatter(x=times[keep], y=counts[keep], mode="lines", line=dict(shape="hv", width=2),
-                   hovertemplate="λ = %{x:.4g}<br>%{y} groups<extra></extra>")
-    )
-    _mark_times(fig, lam, t)
-    fig.update_layout(
-        title=dict(text=f"Shared values: {traj.n_clusters(lam)} distinct values at λ = {lam:.4g}",
-                   x=0.01, font=dict(size=14)),
-        height=320,
-        margin=dict(l=20, r=20, t=50, b=40),
-        xaxis=dict(title="λ", range=[0, t_end]),
-        yaxis=dict(title="number of distinct values", type="log"),
-        showlegend=False,
-    )
-    return fig
+    """Number of distinct values (groups) of ``prox_{λR}(w)`` against ``λ``: the exact steps.
+
+    The steps come from the trajectory's event times
+    (:func:`demo.timeline.cluster_count_steps`), so the last merges are drawn
+    exactly at any ``d``.
+    """
+    t_end = time_axis_end(traj.lam_max, lam)
+    x, y = cluster_count_steps(traj.times, traj.d, t_end, max_drawn=max_drawn)
+    fig = go.Figure(go.Scatter(x=x, y=y, mode="lines", line=dict(shape="hv", width=2),
+                               hovertemplate="λ = %{x:.4g}<br>%{y} groups<extra></extra>"))
+    _mark_times(fig, lam, t, t_end)
+    title = f"Shared values: {plural(traj.n_clusters(lam), 'distinct value')} at λ = {lam:.4g}"
+    return _layout(fig, title, 320, xaxis=dict(title="λ", range=[0, t_end]),
+                   yaxis=dict(title="number of distinct values", type="log"))
 
 
 def validation_figure(w, optimum, candidate, *, max_drawn: int = MAX_DRAWN) -> go.Figure:
@@ -405,16 +282,9 @@ def validation_figure(w, optimum, candidate, *, max_drawn: int = MAX_DRAWN) -> g
     fig.add_trace(go.Scatter(x=x, y=np.asarray(candidate)[keep], name="yours", mode="markers",
                              marker=dict(color="#ff7f0e", size=5), customdata=keep,
                              hovertemplate="weight %{customdata}: %{y:.6g}<extra></extra>"))
-    fig.update_layout(
-        title=dict(text="Your output against the exact prox, weights sorted by w", x=0.01,
-                   font=dict(size=14)),
-        height=380,
-        margin=dict(l=20, r=20, t=50, b=40),
-        xaxis=dict(title="rank of w_i"),
-        yaxis=dict(title="value"),
-        legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"),
-    )
-    return fig
+    return _layout(fig, "Your output against the exact prox, weights sorted by w", 380,
+                   xaxis=dict(title="rank of w_i"), yaxis=dict(title="value"), showlegend=True,
+                   legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"))
 
 
 def scaling_figure(table) -> go.Figure:
@@ -443,5 +313,5 @@ def scaling_figure(table) -> go.Figure:
                                          **common), row=1, col=2)
     fig.update_xaxes(type="log", title_text="d")
     fig.update_yaxes(type="log")
-    fig.update_layout(height=420, margin=dict(l=20, r=20, t=40, b=40))
+    fig.update_layout(height=420, margin=dict(_MARGIN, t=40), showlegend=True)
     return fig

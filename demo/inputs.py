@@ -26,6 +26,8 @@ MAX_ENTRIES = 1_000_000
 MAX_BYTES = 20 * 1024 * 1024
 
 _SEPARATORS = re.compile(r"[\s,;]+")
+# A comma between two digits ("1,5"): a decimal comma, if ';' or a tab separates the numbers.
+_DIGIT_COMMA_DIGIT = re.compile(r"\d,\d")
 
 
 def _random_normal(d: int, seed: int, lam: float) -> np.ndarray:
@@ -79,7 +81,27 @@ def _suffix(filename: str | None) -> str:
     return filename.rsplit(".", 1)[1].lower()
 
 
+def _check_decimal_commas(text: str) -> None:
+    """Refuse ``1,5;2,5``: with ';' or tabs between numbers, "1,5" reads as one and a half."""
+    comma = _DIGIT_COMMA_DIGIT.search(text)
+    if comma and (";" in text or "\t" in text):
+        example = comma.group(0)
+        raise ValueError(
+            f"Ambiguous decimal comma: the numbers are separated by ';' or tabs and {example!r} "
+            "has a comma between digits, which could be one number (a decimal comma) or two. "
+            "Write decimals with a point (1.5; 2.5) or separate the numbers with commas only."
+        )
+
+
+def _text_shape(text: str) -> tuple[int, int]:
+    """(lines holding numbers, most numbers on one line) of a text file."""
+    counts = [len([t for t in _SEPARATORS.split(line.strip()) if t]) for line in text.splitlines()]
+    counts = [c for c in counts if c]
+    return len(counts), max(counts, default=0)
+
+
 def _from_text(text: str) -> np.ndarray:
+    _check_decimal_commas(text)
     tokens = [t for t in _SEPARATORS.split(text.strip()) if t]
     if len(tokens) > MAX_ENTRIES:
         raise ValueError(
@@ -130,6 +152,16 @@ def _from_pt(data: bytes) -> np.ndarray:
     return obj.detach().to(torch.float64).cpu().numpy()
 
 
+def _check_one_vector(shape: tuple[int, ...]) -> None:
+    """One message for every 2-D (or higher) input, whatever its format."""
+    if sum(n > 1 for n in shape) > 1:
+        raise ValueError(
+            f"Expected one vector (a single row or column of numbers), got a "
+            f"{' x '.join(map(str, shape))} table. Upload one row or column, or flatten it "
+            "first (numpy: w.ravel())."
+        )
+
+
 def _as_vector(array: np.ndarray, min_entries: int) -> np.ndarray:
     array = np.asarray(array)
     if array.dtype.kind not in "fiu":
@@ -140,8 +172,7 @@ def _as_vector(array: np.ndarray, min_entries: int) -> np.ndarray:
         raise ValueError(f"Need at least {min_entries} numbers, got {array.size}.")
     if array.size > MAX_ENTRIES:
         raise ValueError(f"Too many numbers: {array.size:,} entries; the limit is {MAX_ENTRIES:,}.")
-    if sum(n > 1 for n in array.shape) > 1:
-        raise ValueError(f"Expected a 1-D vector, got an array of shape {array.shape}.")
+    _check_one_vector(array.shape)
     vector = array.astype(np.float64).ravel()
     bad = ~np.isfinite(vector)
     if bad.any():
@@ -164,8 +195,14 @@ def parse_vector(
     filename : str, optional
         The upload's name; its suffix picks the format: ``.npy`` (``np.save``),
         ``.pt`` (one tensor, loaded with ``weights_only=True``), anything else
-        (``.csv``, ``.txt``, no name) is text with numbers separated by commas,
-        semicolons, spaces or new lines.
+        (``.csv``, ``.txt``) is text with numbers separated by commas,
+        semicolons, spaces or new lines. Without a name, ``data`` is pasted
+        text: a list of numbers however it is wrapped. A FILE's lines are rows,
+        so a file with several lines of several numbers is a table and is
+        refused with the same message as a 2-D ``.npy`` or ``.pt`` (one row or
+        one column is a vector). ``1,5;2,5`` (semicolons or tabs between
+        numbers and a comma between digits: a decimal comma?) is refused as
+        ambiguous rather than read as four numbers.
     min_entries : int, keyword-only
         Fewest numbers accepted (the particle picture needs 2).
 
@@ -177,7 +214,18 @@ def parse_vector(
     ------
     ValueError
         With a message for the user: too large (more than ``MAX_BYTES`` or
-        ``MAX_ENTRIES``), unreadable, not numbers, not 1-D, NaN/inf, empty.
+        ``MAX_ENTRIES``), unreadable, not numbers, not one vector, ambiguous
+        decimal commas, NaN/inf, empty.
+
+    Examples
+    --------
+    >>> parse_vector("1, 2.5; -3")
+    array([ 1. ,  2.5, -3. ])
+    >>> try:
+    ...     parse_vector(b"1,2\\n3,4", "w.csv")  # a file's lines are rows: a 2 x 2 table
+    ... except ValueError as error:
+    ...     print(str(error)[:55])
+    Expected one vector (a single row or column of numbers)
     """
     size = len(data)
     if size > MAX_BYTES:
@@ -198,6 +246,10 @@ def parse_vector(
             raise ValueError(
                 "The file is not text; upload .csv/.txt numbers, a .npy array or a .pt tensor."
             ) from None
+    if filename is not None:  # a file's lines are rows: a table is not a vector
+        rows, columns = _text_shape(data)
+        if rows > 1:
+            _check_one_vector((rows, columns))
     return _as_vector(_from_text(data), min_entries)
 
 

@@ -3,11 +3,23 @@
     python notebooks/execute.py                 # run all, report times, write nothing
     python notebooks/execute.py --write         # ... and save the outputs into the files
     python notebooks/execute.py 02_solvers.ipynb --write
+    python notebooks/execute.py --check         # exit 1 if a committed output is stale
 
 The notebooks are committed WITH their outputs so they read well on a code host.
 Saving drops what would only bloat the files: widget state (a rendered page
 cannot drive a kernel anyway; every widget cell is followed by a static figure)
 and per-cell timing metadata.
+
+Every ``*.ipynb`` in this folder is a notebook of the project, run in name
+order. The packages must be installed (``pip install -e .`` from the
+repository root); the notebooks import them like any user's code would.
+
+Stale outputs. :func:`stale_outputs` compares the TEXT a fresh run prints
+(streams and ``text/plain`` results; images are not compared) with the
+committed one, cell by cell. A cell whose text depends on timing or on the
+machine is tagged ``volatile-output`` in its metadata and is left out.
+A notebook may set its own time budget in its metadata,
+``{"execution": {"budget_seconds": 120}}``, instead of :data:`BUDGET`.
 """
 from __future__ import annotations
 
@@ -20,19 +32,56 @@ import nbformat
 from nbclient import NotebookClient
 
 HERE = pathlib.Path(__file__).resolve().parent
-TIMEOUT = 60  # seconds, per cell; the test also bounds each whole notebook
+TIMEOUT = 60  # seconds, per cell
+BUDGET = 60  # seconds, per whole notebook (its cells; kernel start-up excluded)
+#: Cell tag for outputs that change from run to run (timings); not compared.
+VOLATILE = "volatile-output"
 
 
 def notebook_paths() -> list[pathlib.Path]:
-    """The teaching notebooks, in reading order (``NN_name.ipynb``)."""
-    return sorted(HERE.glob("[0-9][0-9]_*.ipynb"))
+    """Every notebook in this folder, in name (= reading) order."""
+    return sorted(HERE.glob("*.ipynb"))
+
+
+def budget_seconds(nb: nbformat.NotebookNode) -> float:
+    """The notebook's time budget: its ``execution.budget_seconds`` metadata, else BUDGET."""
+    return float(nb.metadata.get("execution", {}).get("budget_seconds", BUDGET))
+
+
+def text_outputs(nb: nbformat.NotebookNode) -> dict[int, str]:
+    """Per code cell (by index, volatile cells left out): the text it printed or returned."""
+    texts = {}
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" or VOLATILE in cell.metadata.get("tags", []):
+            continue
+        parts = []
+        for out in cell.get("outputs", []):
+            if out.output_type == "stream":
+                parts.append(out.text)
+            elif out.output_type in ("execute_result", "display_data"):
+                parts.append(out.get("data", {}).get("text/plain", "")
+                             if "image/png" not in out.get("data", {}) else "")
+            elif out.output_type == "error":
+                parts.append(f"{out.ename}: {out.evalue}")
+        texts[index] = "".join(parts)
+    return texts
+
+
+def stale_outputs(committed: nbformat.NotebookNode,
+                  fresh: nbformat.NotebookNode) -> list[str]:
+    """How the committed outputs differ from a fresh run's: one line per stale cell."""
+    old, new = text_outputs(committed), text_outputs(fresh)
+    if sorted(old) != sorted(new):
+        return ["the cells differ (re-run with --write)"]
+    return [f"cell {i}: committed {old[i][:120]!r} but a fresh run prints {new[i][:120]!r}"
+            for i in sorted(old) if old[i] != new[i]]
 
 
 def execute(path: pathlib.Path, *, timeout: int = TIMEOUT) -> nbformat.NotebookNode:
     """Run a copy of the notebook at ``path`` in a fresh ``python3`` kernel.
 
-    The kernel's working directory is the notebooks folder (the notebooks put
-    the repository root on ``sys.path`` themselves). Raises
+    The kernel's working directory is the notebooks folder; the packages
+    come from the environment (installed). Raises
     ``nbclient.exceptions.CellExecutionError`` if any cell raises.
     """
     return execute_timed(path, timeout=timeout)[0]
@@ -72,15 +121,25 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", help="file names (default: all)")
     parser.add_argument("--write", action="store_true", help="save the outputs back")
+    parser.add_argument("--check", action="store_true",
+                        help="exit 1 if a committed output differs from a fresh run")
     args = parser.parse_args(argv)
     paths = [HERE / name for name in args.notebooks] or notebook_paths()
+    status = 0
     for path in paths:
-        nb, seconds = execute_timed(path)
+        committed = nbformat.read(path, as_version=4)
+        nb, seconds = execute_timed(path, timeout=int(budget_seconds(committed)))
+        stale = stale_outputs(committed, nb)
         if args.write:
             nbformat.write(nb, path)
         size = len(nbformat.writes(nb)) / 1e3
-        print(f"{path.name}: {seconds:.1f} s in cells, {size:.0f} kB{' (written)' if args.write else ''}")
-    return 0
+        written = " (written)" if args.write else ""
+        print(f"{path.name}: {seconds:.1f} s in cells (budget {budget_seconds(nb):.0f} s), "
+              f"{size:.0f} kB{written}")
+        if stale and not args.write:
+            print("  stale outputs:\n  " + "\n  ".join(stale))
+            status = 1 if args.check else status
+    return status
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
 import os
+from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
@@ -7,3 +9,17 @@ settings.register_profile(
 )
 settings.register_profile("dev", max_examples=30, deadline=None)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+
+#: The Streamlit app, by absolute path (AppTest resolves relative paths against the caller).
+APP_PATH = Path(__file__).resolve().parents[1] / "app.py"
+#: Seconds AppTest waits for one script run (the first run compiles Numba kernels).
+APP_TIMEOUT = 60
+
+
+@pytest.fixture
+def app_test():
+    """A fresh, not yet run ``AppTest`` of app.py: ``app_test.run()``, then find widgets by key."""
+    from streamlit.testing.v1 import AppTest
+
+    return AppTest.from_file(str(APP_PATH), default_timeout=APP_TIMEOUT)

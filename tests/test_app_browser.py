@@ -1,12 +1,23 @@
 """The real app in a real browser: `streamlit run app.py` driven by Chromium.
 
 Checks that the plots actually draw, that moving the time slider redraws them
-without an error box, times one interaction at d = 1000 and saves
-docs/screenshot.png. Skipped only when /usr/bin/chromium is missing outside CI.
+without an error box, times one interaction at d = 1000, saves a screenshot,
+and that Play steps the time (slider and metrics) on its own, Pause stops it
+and Play after Pause continues from where it stopped.
+
+Screenshot: saved to a temporary file, or to the path in the environment
+variable ``WS_SCREENSHOT`` (relative to the repository root) when it is set,
+e.g. to refresh the README's picture::
+
+    WS_SCREENSHOT=docs/screenshot.png python -m pytest tests/test_app_browser.py -s
+
+The browser: Playwright's own Chromium if it is installed
+(``python -m playwright install chromium``), else Debian's ``/usr/bin/chromium``.
 """
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -18,7 +29,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = Path("/usr/bin/chromium")
+DEBIAN_CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-background-networking",
@@ -27,7 +38,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-SCREENSHOT = ROOT / "docs" / "screenshot.png"
+#: Environment variable naming where to save the screenshot (default: a temporary file).
+SCREENSHOT_ENV = "WS_SCREENSHOT"
 
 pytestmark = pytest.mark.browser
 
@@ -43,6 +55,19 @@ PLOTS_DRAWN = """(n) => {
 PARTICLES_TITLE = """() => {
   const el = document.querySelector('.st-key-fig_particles .gtitle');
   return el ? el.textContent : null;
+}"""
+TIME_SHOWN = """() => {
+  const m = [...document.querySelectorAll('[data-testid="stMetric"]')].find(e =>
+      e.querySelector('[data-testid="stMetricLabel"]').innerText.trim() === 'time t');
+  return m ? parseFloat(m.querySelector('[data-testid="stMetricValue"]').innerText) : null;
+}"""
+# The slider's value, as its input holds it and as its thumb shows it (null if they differ).
+SLIDER_VALUE = """() => {
+  const input = document.querySelector('.st-key-t input[type="range"]');
+  const thumb = document.querySelector('.st-key-t [data-testid="stSliderThumbValue"]');
+  if (!input || !thumb) return null;
+  const value = parseFloat(input.value);
+  return Math.abs(parseFloat(thumb.innerText) - value) <= 1e-3 * Math.abs(value) ? value : null;
 }"""
 RUNNING = '[data-testid="stStatusWidget"]'
 ERRORS = '[data-testid="stException"], [data-testid="stAlertContentError"]'
@@ -79,12 +104,42 @@ def _assert_no_error_box(page) -> None:
     assert errors.count() == 0, errors.all_inner_texts()
 
 
+def _screenshot_path(tmp_path: Path) -> Path:
+    """Where the screenshot goes: $WS_SCREENSHOT (from the repository root) or tmp_path."""
+    chosen = os.environ.get(SCREENSHOT_ENV)
+    if not chosen:
+        return tmp_path / "screenshot.png"
+    path = Path(chosen)
+    return path if path.is_absolute() else ROOT / path
+
+
+def _chromium_executable() -> str:
+    """The Chromium to launch: Playwright's own if it is installed, else Debian's.
+
+    Fails, naming both ways to get one, when neither is there.
+    """
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        bundled = Path(p.chromium.executable_path)
+    if bundled.exists():
+        return str(bundled)
+    if DEBIAN_CHROMIUM.exists():
+        return str(DEBIAN_CHROMIUM)
+    pytest.fail(
+        "No Chromium for the browser test. Install Playwright's own "
+        "(`.venv/bin/python -m playwright install chromium`, needs to download it) "
+        f"or Debian's (`apt-get install chromium`, which provides {DEBIAN_CHROMIUM})."
+    )
+
+
 @pytest.fixture(scope="module")
-def server():
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing; the browser test must run in CI")
-        pytest.skip(f"{CHROMIUM} is missing (install the Debian chromium package)")
+def chromium() -> str:
+    return _chromium_executable()
+
+
+@pytest.fixture(scope="module")
+def server(chromium):
     port = _free_port()
     log = tempfile.TemporaryFile(mode="w+")  # the server's output, shown if it fails
     process = subprocess.Popen(
@@ -113,11 +168,11 @@ def server():
         log.close()
 
 
-def test_browser_slider_redraws_and_screenshot(server):
+def test_browser_slider_redraws_and_screenshot(server, chromium, tmp_path):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(server, wait_until="domcontentloaded")
@@ -170,7 +225,148 @@ def test_browser_slider_redraws_and_screenshot(server):
             page.set_viewport_size({"width": 1400, "height": min(int(height) + 40, 4000)})
             page.wait_for_timeout(400)
             page.wait_for_function(PLOTS_DRAWN, arg=4, timeout=20_000)
-            SCREENSHOT.parent.mkdir(exist_ok=True)
-            page.screenshot(path=str(SCREENSHOT), full_page=True)
+            screenshot = _screenshot_path(tmp_path)
+            screenshot.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(screenshot), full_page=True)
+            assert screenshot.stat().st_size > 10_000
+            print(f"screenshot: {screenshot}")
+        finally:
+            browser.close()
+
+
+def test_browser_oscar_draws_the_wall(server, chromium):
+    """Selecting OSCAR replaces the Watch tab's figures by the penalty's, wall included."""
+    from playwright.sync_api import sync_playwright
+
+    wall_drawn = """() => {
+      const plot = document.querySelector('.st-key-fig_penalty_spacetime .js-plotly-plot');
+      return plot !== null && Array.isArray(plot.data) &&
+          plot.data.some(t => t.name === 'wall') &&
+          plot.querySelectorAll('.scatterlayer .trace').length >= 2;
+    }"""
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(server, wait_until="domcontentloaded")
+            page.wait_for_function(PLOTS_DRAWN, arg=4, timeout=45_000)
+            _wait_idle(page)
+            page.locator(".st-key-penalty input").click()  # opens the list of penalties
+            page.get_by_role("option", name="OSCAR", exact=True).click()
+            page.wait_for_function(wall_drawn, timeout=30_000)
+            _wait_idle(page)
+            page.wait_for_function(PLOTS_DRAWN, arg=2, timeout=20_000)
+            title = page.locator(".st-key-fig_penalty_particles .gtitle").first.text_content()
+            assert title.startswith("OSCAR, t = ") and "on the wall" in title
+            _assert_no_error_box(page)
+        finally:
+            browser.close()
+
+
+def _shown(page) -> tuple[float, float]:
+    """(the "time t" metric, the slider's value)."""
+    return page.evaluate(TIME_SHOWN), page.evaluate(SLIDER_VALUE)
+
+
+def _wait_agree(page, timeout_ms: float = 10_000) -> float:
+    """Wait until the slider shows the time the metrics show (elements redraw one by one)."""
+    page.wait_for_function(
+        f"() => {{ const t = ({TIME_SHOWN})(), s = ({SLIDER_VALUE})();"
+        " return t !== null && s !== null && Math.abs(t - s) <= 1e-9 * Math.max(1, t); }",
+        timeout=timeout_ms)
+    return _shown(page)[0]
+
+
+def test_browser_play_pause_play_continues(server, chromium):
+    """Play moves slider and metrics; Pause holds; Play again continues, not from 0."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(server, wait_until="domcontentloaded")
+            page.wait_for_function(PLOTS_DRAWN, arg=4, timeout=45_000)
+            _wait_idle(page)
+            start, slider = _shown(page)
+            assert start == slider and start > 0
+            end = float(page.locator('.st-key-t input[type="range"]').get_attribute("max"))
+            step = end / 40  # demo.timeline.PLAY_STEPS
+
+            play = page.locator(".st-key-play").get_by_role(
+                "button", name=re.compile("Play|Pause")).first
+            started = time.perf_counter()
+            play.click()
+            page.wait_for_function(f"() => ({TIME_SHOWN})() >= {start + 3 * step - 1e-9}",
+                                   timeout=30_000)
+            seconds_per_step = (time.perf_counter() - started) / 3
+            play.click()  # Pause
+            page.wait_for_function("() => document.querySelector('.st-key-play button')"
+                                   ".innerText.includes('Play')", timeout=20_000)
+            _wait_idle(page)
+            paused = _wait_agree(page)
+            assert paused > start
+            page.wait_for_timeout(2000)  # paused: nothing moves
+            assert _shown(page)[0] == paused
+
+            play.click()  # Play after Pause: continues from `paused`, not from 0
+            seen = []
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and (not seen or seen[-1] <= paused):
+                page.wait_for_timeout(100)
+                seen.append(_shown(page)[0])
+            assert seen[-1] > paused, seen
+            assert min(seen) >= paused - 1e-9, seen
+            play.click()  # stop the timer before leaving
+            moved = _wait_agree(page)
+            assert moved > paused
+
+            # Switching the input mode to Upload (no file yet: no slider on the page)
+            # and back: the slider still shows the time the metrics and figures use
+            # (its thumb used to sit at 0 while they used lam / 2).
+            source = page.locator(".st-key-source")
+            source.get_by_text("Upload", exact=True).click()
+            page.wait_for_function("() => document.body.innerText.includes("
+                                   "'Choose a file to upload')", timeout=30_000)
+            _wait_idle(page)
+            for mode in ("Preset", "Paste"):
+                source.get_by_text(mode, exact=True).click()
+                _wait_idle(page)
+                page.wait_for_function(PLOTS_DRAWN, arg=4, timeout=30_000)
+                shown = _wait_agree(page)
+                if mode == "Preset":
+                    assert shown == pytest.approx(moved)  # the time is kept across modes
+            _wait_idle(page)
+            _assert_no_error_box(page)
+            print(f"\nd=200: Play took {seconds_per_step:.2f} s per step (click to metric)")
+        finally:
+            browser.close()
+
+
+def test_browser_train_tab_draws_the_filters(server, chromium):
+    """The Train tab shows the saved run's first-layer filters as images, without errors."""
+    from playwright.sync_api import sync_playwright
+
+    filters_drawn = """() => {
+      const plot = document.querySelector('.st-key-fig_train_filters .js-plotly-plot');
+      return plot !== null && Array.isArray(plot.data) &&
+          plot.data.filter(t => t.type === 'heatmap').length >= 8 &&
+          plot.querySelectorAll('.heatmaplayer .hm').length >= 8;
+    }"""
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(server, wait_until="domcontentloaded")
+            page.wait_for_function(PLOTS_DRAWN, arg=4, timeout=45_000)
+            _wait_idle(page)
+            page.get_by_role("tab", name="Train").click()
+            page.wait_for_function(filters_drawn, timeout=30_000)
+            _wait_idle(page)
+            title = page.locator(".st-key-fig_train_filters .gtitle").first.text_content()
+            assert title.startswith("First-layer filters")
+            particles = page.locator(".st-key-fig_train_particles .scatterlayer .trace")
+            assert particles.count() >= 2
+            _assert_no_error_box(page)
         finally:
             browser.close()

@@ -6,13 +6,12 @@ import itertools
 import numpy as np
 import pytest
 
-from demo import compare, figures, inputs
+from demo import compare, figures, inputs, page, timeline
 from demo.inputs import MAX_BYTES, MAX_ENTRIES, parse_vector
+from filebytes import npy_bytes, pt_bytes
 from particles import simulate
 from prox import SOLVERS, ProxCheck, check_prox, prox_ws
 from prox.check import _count_strict_inversions
-from filebytes import npy_bytes, pt_bytes
-
 
 # ----------------------------------------------------------------- parse_vector
 
@@ -58,7 +57,10 @@ BAD_INPUTS = [
     pytest.param("", None, r"empty", id="empty-text"),
     pytest.param(b"  \n ", "w.txt", r"empty", id="blank-file"),
     pytest.param(npy_bytes(np.array([])), "w.npy", r"empty", id="empty-npy"),
-    pytest.param(npy_bytes(np.ones((2, 3))), "w.npy", r"1-D vector", id="matrix"),
+    pytest.param(npy_bytes(np.ones((2, 3))), "w.npy", r"got a 2 x 3 table", id="matrix"),
+    pytest.param(b"1,2,3\n4,5,6\n", "w.csv", r"got a 2 x 3 table", id="csv-table"),
+    pytest.param("1,5;2,5", None, r"Ambiguous decimal comma", id="decimal-comma"),
+    pytest.param("0,25\t1,5", None, r"Ambiguous decimal comma", id="decimal-comma-tabs"),
     pytest.param(npy_bytes(np.array(["a", "b"])), "w.npy", r"real numbers", id="strings-npy"),
     pytest.param(b"garbage", "w.pt", r"could not be loaded", id="malformed-pt"),
 ]
@@ -103,6 +105,37 @@ def test_parse_vector_refuses_pickled_objects_inpt_bytes():
 
     with pytest.raises(ValueError, match="could not be loaded"):
         parse_vector(pickle.dumps(Evil(), protocol=2), "w.pt")
+
+
+def _table_csv(table) -> bytes:
+    return "\n".join(",".join(map(repr, row)) for row in table.tolist()).encode()
+
+
+def test_a_table_is_refused_the_same_way_in_every_format():
+    import torch
+
+    table = np.random.default_rng(0).normal(size=(20, 10))
+    messages = set()
+    for data, name in [(_table_csv(table), "w.csv"), (_table_csv(table), "w.txt"),
+                       (npy_bytes(table), "w.npy"), (pt_bytes(torch.from_numpy(table)), "w.pt")]:
+        with pytest.raises(ValueError) as error:
+            parse_vector(data, name)
+        messages.add(str(error.value))
+    assert len(messages) == 1
+    assert "got a 20 x 10 table" in messages.pop()
+
+
+def test_one_row_or_column_is_a_vector_in_every_format():
+    w = np.random.default_rng(1).normal(size=12)
+    for data, name in [(_table_csv(w[None, :]), "w.csv"), (_table_csv(w[:, None]), "w.csv"),
+                       (npy_bytes(w[None, :]), "w.npy"), (npy_bytes(w[:, None]), "w.npy")]:
+        np.testing.assert_array_equal(parse_vector(data, name), w)
+
+
+def test_pasted_text_is_a_list_however_it_is_wrapped():
+    np.testing.assert_array_equal(parse_vector("1, 2, 3,\n4, 5"), [1, 2, 3, 4, 5])
+    np.testing.assert_array_equal(parse_vector("1, 5; 2, 5"), [1, 5, 2, 5])  # spaced: a list
+    np.testing.assert_array_equal(parse_vector("1.5; 2.5"), [1.5, 2.5])
 
 
 def test_parse_vector_min_entries():
@@ -208,43 +241,122 @@ def test_check_prox_errors(w, lam, candidate, match):
         check_prox(w, lam, candidate)
 
 
-# ----------------------------------------------------------------- figures
+# ----------------------------------------------------------------- geometry on Trajectory
 @pytest.fixture(scope="module")
 def trajectory():
     return simulate(np.random.default_rng(4).normal(size=400))
 
 
 def test_cluster_state_matches_trajectory(trajectory):
-    state = figures.cluster_state(trajectory, 0.7)
-    assert state.position.size == trajectory.n_clusters(0.7)
-    assert state.mass.sum() == 400
-    assert np.all(np.diff(state.position) > 0)
-    np.testing.assert_allclose(np.sort(np.unique(trajectory.prox(0.7))), state.position)
+    position, mass, leftmost = trajectory.cluster_state(0.7)
+    assert position.size == trajectory.n_clusters(0.7)
+    assert mass.sum() == 400
+    assert np.all(np.diff(position) > 0)
+    np.testing.assert_allclose(np.sort(np.unique(trajectory.prox(0.7))), position)
+    np.testing.assert_array_equal(leftmost, np.concatenate(([0], np.cumsum(mass)[:-1])))
+
+
+def _segment_positions(seg, t):
+    """Positions at time t of the segments alive then (straight lines)."""
+    alive = (seg["t0"] <= t) & ((seg["t1"] > t) | (seg["t1"] == seg["t1"].max()))
+    span = np.where(seg["t1"] > seg["t0"], seg["t1"] - seg["t0"], 1.0)
+    return (seg["x0"] + (t - seg["t0"]) / span * (seg["x1"] - seg["x0"]))[alive], alive
 
 
 def test_spacetime_segments_join_at_merges(trajectory):
-    t_end = figures.time_axis_end(trajectory, 1.0)
-    seg = figures.spacetime_segments(trajectory, t_end)
+    seg = trajectory.spacetime_segments(0.0, trajectory.lam_max)
     assert seg["t0"].size == 2 * 400 - 1  # every cluster that ever exists
+    np.testing.assert_array_equal(seg["id"], np.arange(2 * 400 - 1))
     # a segment's end point is where its parent starts
-    events = trajectory.events
     starts = {(round(t, 12), round(x, 9)) for t, x in zip(seg["t0"], seg["x0"])}
-    for e in events[:50]:
+    for e in trajectory.events[:50]:
         assert (round(float(e["time"]), 12), round(float(e["position"]), 9)) in starts
-    # straight lines: the particle positions at t = 0.5 lie on the segments alive then
-    alive = (seg["t0"] <= 0.5) & (seg["t1"] > 0.5)
-    x = seg["x0"][alive] + (0.5 - seg["t0"][alive]) / (seg["t1"][alive] - seg["t0"][alive]) * (
-        seg["x1"][alive] - seg["x0"][alive])
-    np.testing.assert_allclose(np.sort(x), np.unique(trajectory.positions(0.5)), atol=1e-9)
+    # straight lines: the clusters at t lie on the segments alive then, with their colours
+    for t in (0.0, 0.5, 1.3):
+        x, alive = _segment_positions(seg, t)
+        position, _, leftmost = trajectory.cluster_state(t)
+        np.testing.assert_allclose(np.sort(x), position, atol=1e-12)
+        assert set(seg["leftmost"][alive]) == set(leftmost)
 
 
-def test_spacetime_segments_subsample_what_is_drawn():
-    traj = simulate(np.random.default_rng(5).normal(size=3000))
-    seg = figures.spacetime_segments(traj, 5.0, max_drawn=500)
-    assert seg["t_start"] == traj.lam_for_clusters(500)
-    assert seg["t0"].size < 1100
+def test_spacetime_segments_clip_to_a_window(trajectory):
+    t0, t1 = 0.4, 1.1
+    seg = trajectory.spacetime_segments(t0, t1)
+    assert seg["t0"].min() == t0 and seg["t1"].max() == t1
+    x, _ = _segment_positions(seg, 0.8)
+    np.testing.assert_allclose(np.sort(x), trajectory.cluster_state(0.8)[0], atol=1e-12)
+    with pytest.raises(ValueError, match="t1"):
+        trajectory.spacetime_segments(1.0, 0.5)
 
 
+@pytest.mark.parametrize("w", [[], [2.0], [1.0, 1.0, 3.0], [0.0, 0.0, 0.0]])
+def test_geometry_of_tiny_and_tied_inputs(w):
+    traj = simulate(np.array(w, dtype=np.float64))
+    seg = traj.spacetime_segments()
+    assert seg["id"].size == max(2 * len(w) - 1, 0)  # ties at t = 0 are kept as points
+    position, mass, _ = traj.cluster_state(0.0)
+    assert mass.sum() == len(w) and position.size == traj.n_clusters(0.0)
+
+
+# ----------------------------------------------------------------- timeline
+def test_time_rules():
+    assert timeline.time_axis_end(2.4, 1e6) == pytest.approx(1.05 * 4.8)
+    assert timeline.time_axis_end(2.4, 1.0) == pytest.approx(1.05 * 2.4)
+    assert timeline.time_axis_end(2.4, 3.0) == pytest.approx(1.05 * 3.0)
+    assert timeline.time_axis_end(0.0, 0.0) == 1.0
+    assert timeline.slider_end(2.4, 1.0) == 1.0
+    assert timeline.slider_end(2.4, 1e6) == pytest.approx(1.05 * 4.8)
+    assert [timeline.kept_time(t, 1.0) for t in (None, -1.0, 0.25, 1.0, 7.0)] == [
+        0.5, 0.0, 0.25, 1.0, 1.0]
+
+
+def test_play_steps_to_the_end_and_stops():
+    t, playing, ticks = 0.3, True, 0
+    while playing:
+        t, playing = timeline.play_step(t, 1.0, steps=10)
+        ticks += 1
+    assert t == 1.0 and ticks == 7
+    assert timeline.play_step(1.0, 1.0) == (1.0, False)
+
+
+def _drawn_count(x, y, lam):
+    return y[np.searchsorted(x, lam, side="right") - 1]
+
+
+@pytest.fixture(scope="module")
+def large_trajectory():
+    """d = 1e5, seed 0: the input on which the old chart lost the last merges."""
+    return simulate(inputs.make_preset("Random normal", 100_000, seed=0))
+
+
+def test_cluster_count_steps_keep_the_last_merges_at_large_d(large_trajectory):
+    # d = 1e5, seed 0: the last merges (6 groups near lam 4.0, 2 near 4.5, one at
+    # lam_max) must be drawn exactly; the numbers come from the trajectory.
+    traj = large_trajectory
+    t_end = timeline.time_axis_end(traj.lam_max, 1.0)
+    x, y = timeline.cluster_count_steps(traj.times, traj.d, t_end, max_drawn=2000)
+    assert x.size <= 2002 and np.all(np.diff(x) >= 0) and np.all(np.diff(y) <= 0)
+    for lam in (4.0, 4.5, traj.lam_max, np.nextafter(traj.lam_max, 0.0)):
+        assert _drawn_count(x, y, lam) == traj.n_clusters(lam)
+    assert (traj.n_clusters(4.0), traj.n_clusters(4.5), traj.n_clusters(traj.lam_max)) == (
+        6, 2, 1)
+    last = traj.times[-999:]  # every merge down to 999 groups, and just before each
+    for lam in np.concatenate((last, np.nextafter(last, 0.0))):
+        assert _drawn_count(x, y, lam) == traj.n_clusters(lam)
+    # everywhere else within the bound of the log-spaced levels
+    for lam in np.linspace(0.0, t_end, 500):
+        assert _drawn_count(x, y, lam) / traj.n_clusters(lam) == pytest.approx(1.0, rel=0.02)
+
+
+def test_cluster_count_steps_exact_when_small_with_ties():
+    traj = simulate(np.array([0.0, 0.0, 1.0, 2.0, 2.0, 5.0]))  # ties at t = 0
+    x, y = timeline.cluster_count_steps(traj.times, traj.d, 10.0)
+    assert y[0] == traj.n_clusters(0.0) == 4
+    for lam in np.concatenate((traj.times, np.linspace(0, 10, 41))):
+        assert _drawn_count(x, y, lam) == traj.n_clusters(lam)
+
+
+# ----------------------------------------------------------------- figures
 def _figure_text(fig) -> str:
     return fig.to_json()
 
@@ -259,21 +371,12 @@ def test_figures_depend_on_lam(trajectory):
         assert _figure_text(make(0.5)) != _figure_text(make(1.5))
 
 
-def test_particles_figure_frames_and_buttons(trajectory):
+def test_particles_figure_title_and_colours(trajectory):
     fig = figures.particles_figure(trajectory, 1.0, 0.25)
-    assert len(fig.frames) == figures.N_FRAMES
-    labels = [b.label for b in fig.layout.updatemenus[0].buttons]
-    assert any("Play" in label for label in labels) and any("Pause" in label for label in labels)
     assert f"{trajectory.n_clusters(0.25)} clusters" in fig.layout.title.text
-
-
-def test_particles_frames_are_reusable(trajectory):
-    frames = figures.particles_frames(trajectory, 1.0)
-    assert len(frames) == figures.N_FRAMES and frames[-1]["layout"]["title_text"].startswith("t = 1")
-    a = figures.particles_figure(trajectory, 1.0, 0.3, frames=frames)
-    b = figures.particles_figure(trajectory, 1.0, 0.3)
-    assert a.to_json() == b.to_json()
-    assert figures.particles_frames(trajectory, 0.0) == []
+    _, _, leftmost = trajectory.cluster_state(0.25)
+    colours = np.floor(fig.data[0].marker.color)
+    np.testing.assert_array_equal(colours, figures.colour_index(leftmost))
 
 
 def test_particles_figure_subsamples_drawing():
@@ -283,10 +386,30 @@ def test_particles_figure_subsamples_drawing():
     assert "drawing" in fig.layout.title.text
 
 
+def test_spacetime_figure_subsamples_from_a_window():
+    traj = simulate(np.random.default_rng(5).normal(size=3000))
+    t_start, t_end = figures.spacetime_window(traj, 5.0, max_drawn=500)
+    assert t_start == traj.lam_for_clusters(500) and t_end == 5.0
+    fig = figures.spacetime_figure(traj, 1.0, max_drawn=500)
+    drawn = sum(np.count_nonzero(np.isnan(np.asarray(tr.x, dtype=float))) for tr in fig.data)
+    assert drawn < 1100 and "when 500 clusters remain" in fig.layout.title.text
+
+
 def test_dendrogram_figure_cut_and_truncation(trajectory):
     fig = figures.dendrogram_figure(trajectory, 0.8, max_leaves=50)
     assert any(s.y0 == 0.8 for s in fig.layout.shapes)
     assert "last 49 merges" in fig.layout.title.text
+
+
+def test_dendrogram_colours_groups_like_the_particles(trajectory):
+    lam = 1.2
+    fig = figures.dendrogram_figure(trajectory, lam, max_leaves=1000)
+    _, _, leftmost = trajectory.cluster_state(lam)
+    group_colours = {figures.group_colour(r) for r in leftmost}
+    link_colours = {tr.line.color for tr in fig.data}
+    assert link_colours - {"#999999"} <= group_colours
+    merged_groups = trajectory.n_clusters(lam) < trajectory.d
+    assert merged_groups and len(link_colours - {"#999999"}) > 1
 
 
 def test_dendrogram_of_deep_cascade_tree():
@@ -296,17 +419,76 @@ def test_dendrogram_of_deep_cascade_tree():
     figures.dendrogram_figure(traj, 0.5)  # no RecursionError on a depth-d tree
 
 
-def test_shared_values_figure_is_a_step_down_to_one(trajectory):
+def test_shared_values_figure_is_the_exact_step_function(trajectory):
     fig = figures.shared_values_figure(trajectory, 1.0)
-    y = np.asarray(fig.data[0].y)
+    x, y = np.asarray(fig.data[0].x), np.asarray(fig.data[0].y)
     assert y[0] == 400 and y[-1] == 1 and np.all(np.diff(y) <= 0)
     assert fig.data[0].line.shape == "hv"
+    for lam in trajectory.times:
+        assert _drawn_count(x, y, lam) == trajectory.n_clusters(lam)
+
+
+def test_shared_values_figure_draws_the_last_merges_at_large_d(large_trajectory):
+    traj = large_trajectory
+    fig = figures.shared_values_figure(traj, 1.0)
+    x, y = np.asarray(fig.data[0].x), np.asarray(fig.data[0].y)
+    assert len(x) <= figures.MAX_DRAWN + 2
+    for lam in (4.0, 4.5, traj.lam_max, *traj.times[-50:]):
+        assert _drawn_count(x, y, lam) == traj.n_clusters(lam)
+
+
+def test_huge_lam_keeps_the_axes_near_lam_max(trajectory):
+    for fig in (figures.shared_values_figure(trajectory, 1e6, 0.5),
+                figures.spacetime_figure(trajectory, 1e6, 0.5)):
+        assert fig.layout.xaxis.range[1] <= 2.1 * trajectory.lam_max
+        assert any("past the axis" in a.text for a in fig.layout.annotations)
+    fig = figures.dendrogram_figure(trajectory, 1e6)
+    assert fig.layout.yaxis.range[1] <= 2.1 * trajectory.lam_max
+    assert any("1 group" in a.text and "1 groups" not in a.text for a in fig.layout.annotations)
 
 
 def test_validation_figure():
     w = np.arange(10.0)
     fig = figures.validation_figure(w, prox_ws(w, 1.0), w)
     assert [t.name for t in fig.data] == ["exact prox", "yours"]
+
+
+def test_every_figure_shares_one_layout(trajectory):
+    made = [figures.particles_figure(trajectory, 1.0, 0.5),
+            figures.spacetime_figure(trajectory, 1.0),
+            figures.dendrogram_figure(trajectory, 1.0),
+            figures.shared_values_figure(trajectory, 1.0),
+            figures.validation_figure(np.arange(5.0), np.arange(5.0), np.arange(5.0))]
+    for fig in made:
+        assert fig.layout.margin.l == 20 and fig.layout.title.x == 0.01
+
+
+# ----------------------------------------------------------------- page and report table
+def test_plural():
+    assert [page.plural(n, "group") for n in (0, 1, 2, 12_345)] == [
+        "0 groups", "1 group", "2 groups", "12,345 groups"]
+
+
+def test_problem_message_names_the_problem_without_a_traceback():
+    message = page.problem_message("The Watch tab", OverflowError("too big\nmore lines"))
+    assert message.startswith("The Watch tab could not be shown: OverflowError: too big.")
+    assert "more lines" not in message
+
+
+def test_differing_groups_table():
+    from demo.validate import COLUMNS, differing_groups_table
+
+    w = np.random.default_rng(2).normal(size=200)
+    u = prox_ws(w, 1.0).copy()
+    u[[5, 17]] += [0.05, -0.2]
+    report = check_prox(w, 1.0, u)
+    table = differing_groups_table(report)
+    assert list(table.columns) == COLUMNS and len(table) == len(report.differing_groups)
+    listed = {int(i) for cell in table["indices"] for i in cell.replace(" ...", "").split(", ")}
+    assert {5, 17} <= listed
+    assert (table["problem"] != "").all()
+    assert len(differing_groups_table(report, max_rows=1)) == 1
+    assert differing_groups_table(check_prox(w, 1.0, prox_ws(w, 1.0))).empty
 
 
 # ----------------------------------------------------------------- compare
@@ -326,7 +508,63 @@ def test_solver_table_reports_a_failing_solver():
             raise RuntimeError("boom")
 
     table = compare.solver_table(np.arange(5.0), 1.0, solvers={"broken": Broken()})
-    assert "boom" in table.loc[0, "summary"] and np.isnan(table.loc[0, "time_ms"])
+    assert "failed: RuntimeError: boom" in table.loc[0, "note"]
+    assert np.isnan(table.loc[0, "time_ms"])
+
+
+class _Counting:
+    """A solver that records the length of every input it is called on."""
+
+    kind, summary = "numpy", "counts its calls"
+
+    def __init__(self, seconds_per_call: float = 0.0):
+        self.sizes, self.seconds = [], seconds_per_call
+
+    def solve(self, w, lam):
+        import time
+
+        from prox import solve
+
+        self.sizes.append(len(w))
+        end = time.perf_counter() + self.seconds
+        while time.perf_counter() < end:  # Python-level work, as a torch solver's rounds
+            pass
+        return solve(w, lam, method="pava")
+
+
+def test_solver_table_warms_up_on_a_prefix_and_runs_once():
+    solver = _Counting()
+    seen = []
+    w = np.random.default_rng(8).normal(size=5000)
+    table = compare.solver_table(w, 0.5, solvers={"counting": solver},
+                                 on_progress=lambda frac, msg: seen.append(frac))
+    assert solver.sizes == [compare.WARM_UP_D, 5000]  # no second full-size run
+    assert table.loc[0, "max_deviation"] == 0.0 and table.loc[0, "note"] == ""
+    assert seen == [0.0, 1.0]
+
+
+def test_solver_table_stops_a_run_over_its_budget():
+    import sys
+
+    slow = _Counting(seconds_per_call=0.5)
+    hook = sys.gettrace()  # None, or a debugger's / coverage's
+    table = compare.solver_table(np.arange(100.0), 1.0, solvers={"slow": slow}, budget=0.05)
+    assert table.loc[0, "note"].startswith("stopped after 0.05 s")
+    assert np.isnan(table.loc[0, "time_ms"])
+    assert sys.gettrace() is hook  # the trace hook is restored
+
+
+def test_solver_table_skips_lower_sets_with_many_blocks():
+    from prox import SOLVERS
+
+    w = np.random.default_rng(9).normal(size=30_000)
+    n_blocks = np.unique(prox_ws(w, 1.0)).size
+    assert compare.SECONDS_PER_ELEMENT_ROUND * n_blocks * w.size > compare.RUN_BUDGET
+    table = compare.solver_table(w, 1.0, solvers={"lower_sets": SOLVERS["lower_sets"]})
+    assert table.loc[0, "note"].startswith(f"skipped: one round per final block, {n_blocks:,}")
+    # few blocks: it runs
+    few = compare.solver_table(w, 50.0, solvers={"lower_sets": SOLVERS["lower_sets"]})
+    assert few.loc[0, "note"] == "" and few.loc[0, "max_deviation"] < 1e-9
 
 
 def test_scaling_covers_grid_inputs_and_solvers():
@@ -335,10 +573,18 @@ def test_scaling_covers_grid_inputs_and_solvers():
     assert set(table["solver"]) == set(SOLVERS)
     assert set(table["input"]) == {"random", "worst case"}
     assert set(table["d"]) == {16, 64}
-    assert (table["error"] == "").all()
+    assert (table["error"] == "").all() and (table["note"] == "").all()
     assert seen[-1] == pytest.approx(1.0)
     fig = figures.scaling_figure(table)
     assert len(fig.data) >= len(SOLVERS)
+
+
+def test_scaling_stops_and_then_skips_a_hopeless_solver():
+    slow = _Counting(seconds_per_call=0.3)
+    table = compare.scaling((16, 32, 64), solvers={"slow": slow}, budget=0.05)
+    notes = list(table[table["input"] == "random"]["note"])
+    assert notes[0].startswith("stopped") and all(n.startswith("skipped") for n in notes[1:])
+    assert table["time_ms"].isna().all()
 
 
 def test_worst_case_falls_back_to_cascade():
