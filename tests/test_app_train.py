@@ -1,0 +1,186 @@
+"""The app's Train tab, driven headless with Streamlit's AppTest.
+
+The whole app is checked once (the tab is there and draws the saved runs); the tab's
+own behaviour is driven through ``render_train_tab`` on small results files written
+to a temporary folder (tiny runs: one channel, two epochs), so a live run takes a
+second. Widgets are found by key; ``.run()`` follows every interaction.
+"""
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+pytest.importorskip("streamlit")
+
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from demo.train_view import (  # noqa: E402
+    accuracy_figure,
+    distinct_figure,
+    filters_figure,
+    final_groups,
+    particles_over_training_figure,
+)
+from networks.results import DEFAULT_TABLE, save_results  # noqa: E402
+from networks.training import RunConfig, run  # noqa: E402
+
+TIMEOUT = 90
+TINY = RunConfig(variant="shuffled", model="fc_wsr", strength=0.3, epochs=2, channels=(1,),
+                 snapshots=6)
+
+
+def _tab(path):
+    """The script AppTest runs: just the Train tab, reading ``path``."""
+    from demo.train_view import render_train_tab
+
+    render_train_tab(path)
+
+
+def _no_errors(at) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def _charts(at) -> dict:
+    return {c.proto.id: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
+
+
+def _chart(at, key: str) -> dict:
+    return next(spec for chart_id, spec in _charts(at).items() if chart_id.endswith(key))
+
+
+def _values(array) -> np.ndarray:
+    """A plotly JSON array: a plain list or a typed array ``{"dtype", "bdata"}``."""
+    if isinstance(array, dict):
+        return np.frombuffer(base64.b64decode(array["bdata"]), dtype=array["dtype"])
+    return np.asarray(array)
+
+
+def _metric(at, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+@pytest.fixture(scope="module")
+def tiny_runs():
+    configs = [TINY, replace(TINY, strength=0.03), replace(TINY, model="fc", strength=0.0),
+               replace(TINY, model="cnn", strength=0.0), replace(TINY, variant="plain")]
+    return [run(c) for c in configs]
+
+
+@pytest.fixture(scope="module")
+def results_file(tiny_runs, tmp_path_factory):
+    return save_results(tmp_path_factory.mktemp("train") / "runs.json", tiny_runs)
+
+
+def _tab_app(path) -> AppTest:
+    return AppTest.from_function(_tab, args=(str(path),), default_timeout=TIMEOUT).run()
+
+
+# ------------------------------------------------------------------ the whole app
+def test_app_has_a_train_tab_drawing_the_saved_runs():
+    at = AppTest.from_file(str(DEFAULT_TABLE.parents[2] / "app.py"),
+                           default_timeout=TIMEOUT).run()
+    _no_errors(at)
+    assert "Train" in [t.label for t in at.tabs]
+    # it opens on the paper's question, with the strength the table picked on validation
+    assert at.selectbox(key="train_variant").value == "shuffled"
+    assert at.selectbox(key="train_model").value == "fc_wsr"
+    assert any("choice on validation" in c.value and f"{at.selectbox(key='train_strength').value:g}"
+               in c.value for c in at.caption)
+    ids = "".join(_charts(at))
+    for key in ("fig_train_accuracy", "fig_train_filters", "fig_train_distinct",
+                "fig_train_particles"):
+        assert key in ids
+    assert float(_metric(at, "test accuracy")) > 0.1
+
+
+# ------------------------------------------------------------------ the tab alone
+def test_picking_a_run_shows_its_measures(results_file, tiny_runs):
+    at = _tab_app(results_file)
+    _no_errors(at)
+    assert at.selectbox(key="train_variant").options == ["plain", "shuffled"]
+    at.selectbox(key="train_variant").set_value("shuffled").run()
+    at.selectbox(key="train_model").set_value("fc_wsr").run()
+    assert at.selectbox(key="train_strength").options == ["0.03", "0.3"]
+    at.selectbox(key="train_strength").set_value(0.3).run()
+    _no_errors(at)
+    expected = tiny_runs[0].metrics
+    assert _metric(at, "test accuracy") == f"{expected['test_acc']:.3f}"
+    assert _metric(at, "distinct values, layer 1") == f"{expected['distinct_layer1']:,}"
+    filters = _chart(at, "fig_train_filters")
+    assert "un-permuted" in filters["layout"]["title"]["text"]
+    assert sum(t["type"] == "heatmap" for t in filters["data"]) == len(
+        tiny_runs[0].history["filters"])
+
+    at.selectbox(key="train_model").set_value("cnn").run()
+    assert at.selectbox(key="train_strength").options == ["none"]
+    assert _metric(at, "distinct values, layer 1") == "10"  # 9 kernel values and the zero
+
+
+def test_particle_view_follows_the_step_slider_and_the_set(results_file):
+    at = _tab_app(results_file)
+    title = _chart(at, "fig_train_particles")["layout"]["title"]["text"]
+    assert "one neuron" in title and "at the end" in title
+    at.slider(key="train_step").set_value(0).run()
+    start = _chart(at, "fig_train_particles")["layout"]["title"]["text"]
+    assert "at step 0" in start and start != title
+    at.radio(key="train_particles_which").set_value("whole layer (subsampled)").run()
+    _no_errors(at)
+    assert "whole layer" in _chart(at, "fig_train_particles")["layout"]["title"]["text"]
+
+
+def test_live_run_trains_and_is_shown(results_file):
+    at = _tab_app(results_file)
+    at.selectbox(key="train_variant").set_value("shuffled").run()
+    at.selectbox(key="train_model").set_value("fc").run()
+    at.number_input(key="train_live_epochs").set_value(1).run()
+    at.button(key="train_live_run").click().run()
+    _no_errors(at)
+    assert at.radio(key="train_source").value == "live run"
+    assert any("1 epochs" in c.value for c in at.caption)
+    accuracy = _chart(at, "fig_train_accuracy")
+    assert list(_values(accuracy["data"][0]["x"])) == [1]  # one epoch
+    at.radio(key="train_source").set_value("saved run").run()
+    saved = _chart(at, "fig_train_accuracy")["data"][0]["x"]
+    assert list(_values(saved)) == list(range(1, TINY.epochs + 1))
+
+
+def test_missing_results_file_is_a_message_not_a_traceback(tmp_path):
+    at = _tab_app(tmp_path / "none.json")
+    _no_errors(at)
+    assert any("python -m networks table" in i.value for i in at.info)
+    assert at.button(key="train_live_run")
+
+
+def test_corrupt_results_file_is_an_error_message(tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text("{not json")
+    at = _tab_app(path)
+    assert not at.exception
+    assert any("Cannot read the saved runs" in e.value for e in at.error)
+
+
+# ------------------------------------------------------------------ figures
+def test_figures_draw_every_part(tiny_runs):
+    result = tiny_runs[0]
+    assert len(accuracy_figure(result).data) == 3
+    assert len(distinct_figure(result).data) == 1
+    kinds = [t.type for t in filters_figure(result).data]
+    assert kinds.count("heatmap") == kinds.count("scatter") == len(result.history["filters"])
+    fig = particles_over_training_figure(result, "whole layer (subsampled)", 0)
+    lines = [t for t in fig.data if t.mode == "lines"]
+    drawn = sum(int((t.x != t.x).sum()) for t in lines)  # one NaN break per weight
+    assert drawn == result.history["snap_layer"].shape[1]
+    with pytest.raises(ValueError, match="which"):
+        particles_over_training_figure(result, "two neurons")
+
+
+def test_final_groups_colour_shared_values_alike():
+    labels, colours = final_groups([0.5, -1.0, 0.5, 2.0, -1.0])
+    assert list(labels) == [1, 0, 1, 2, 0]
+    assert colours[0] == colours[2] and colours[1] == colours[4]
+    assert len({colours[0], colours[1], colours[3]}) == 3
