@@ -22,13 +22,31 @@ bits above the index (the index bits are already in increasing order and the
 radix sort is stable, so they need no pass), or ``numpy.sort`` in place for
 short rows and for very long ones, where the radix sort's scratch buffer would
 push peak memory past ~5x the input.
+
+Which sort in between is chosen per machine, once (like FFTW's planner):
+where numpy's integer sort is SIMD-accelerated (x86-simd-sort with AVX-512)
+it beats the radix sort, elsewhere the radix sort wins. On the first sort of
+a row in that range, :func:`sort_plan` times both on 2^20 packed keys of
+random normal values of that row's width (float32 keys need fewer radix
+passes than float64 ones, so each width is planned on its own; best of 3,
+about 0.2 s once per width and process) and caches the faster in a module
+variable. ``WS_SORT=radix`` or
+``WS_SORT=numpy`` in the environment skips the timing and forces a path.
+Both paths sort the same keys, so they give identical results; numpy sorts
+in place, so the peak-memory bound only gets lower.
 """
 from __future__ import annotations
+
+import os
+import time
 
 import numba
 import numpy as np
 
-__all__ = ["index_bits_for", "pack_keys", "sort_keys", "repair_truncated_runs", "sorted_keys", "sort_with_order"]
+__all__ = [
+    "index_bits_for", "pack_keys", "sort_keys", "repair_truncated_runs", "sorted_keys",
+    "sort_with_order", "sort_plan", "SORT_PATHS",
+]
 
 _U64 = np.uint64
 
@@ -165,14 +183,80 @@ def _radix_sort_rows(keys, low_bit):
         _radix_sort_row(keys[r], scratch, low_bit)
 
 
+#: The two ways :func:`sort_keys` can sort rows of mid-range length.
+SORT_PATHS = ("radix", "numpy")
+#: Environment variable that forces one of :data:`SORT_PATHS` (no timing).
+SORT_ENV = "WS_SORT"
+#: Row length the planner times both sorts on.
+PLAN_LENGTH = 1 << 20
+
+_plans: dict = {}  # value bits (32 or 64) -> the cached choice, see sort_plan()
+
+
+def _time_both(length: int, value_bits: int = 32, repeats: int = 3) -> dict:
+    """Best-of-``repeats`` seconds of each sort on one row of packed random keys."""
+    dtype = np.float32 if value_bits == 32 else np.float64
+    values = np.random.default_rng(0).standard_normal((1, length)).astype(dtype)
+    index_bits = index_bits_for(length)
+    keys = np.empty(values.shape, np.uint64)
+    pack_keys(values.view(np.uint32 if value_bits == 32 else np.uint64), index_bits, keys)
+    low_bit = max(index_bits, 64 - value_bits)
+    _radix_sort_rows(keys[:, :RADIX_MIN_LENGTH].copy(), low_bit)  # compile before timing
+    seconds = {}
+    for path in SORT_PATHS:
+        best = float("inf")
+        for _ in range(repeats):
+            work = keys.copy()
+            start = time.perf_counter()
+            if path == "radix":
+                _radix_sort_rows(work, low_bit)
+            else:
+                work.sort(axis=-1)
+            best = min(best, time.perf_counter() - start)
+        seconds[path] = best
+    return seconds
+
+
+def sort_plan(value_bits: int = 32, *, refresh: bool = False) -> dict:
+    """The sort chosen for rows of ``RADIX_MIN_LENGTH .. RADIX_MAX_LENGTH`` keys.
+
+    ``value_bits``: 32 (float32 keys) or 64 (float64 keys). Returns
+    ``{"path": "radix" | "numpy", "source": "env" | "timed", "seconds":
+    {path: best time at PLAN_LENGTH keys} (timed only)}``. Decided on the
+    first call per width and cached for the process (``refresh=True`` decides
+    again, re-reading ``WS_SORT``). Raises ValueError for an unknown
+    ``WS_SORT`` value or a width other than 32 or 64.
+    """
+    if value_bits not in (32, 64):
+        raise ValueError(f"Invalid value_bits: {value_bits!r}; expected 32 or 64")
+    if value_bits in _plans and not refresh:
+        return _plans[value_bits]
+    forced = os.environ.get(SORT_ENV)
+    if forced is not None and forced != "":
+        if forced not in SORT_PATHS:
+            raise ValueError(
+                f"Invalid {SORT_ENV}={forced!r}; expected one of 'radix', 'numpy' (or unset)"
+            )
+        plan = {"path": forced, "source": "env", "seconds": {}}
+    else:
+        seconds = _time_both(PLAN_LENGTH, value_bits)
+        plan = {"path": min(SORT_PATHS, key=seconds.__getitem__), "source": "timed",
+                "seconds": seconds}
+    _plans[value_bits] = plan
+    return plan
+
+
 def sort_keys(keys, index_bits: int, value_bits: int) -> None:
     """Sort each row of packed ``keys`` in place (uint64, shape (rows, d)).
 
     Only bits ``[max(index_bits, 64 - value_bits), 64)`` carry value
-    information; the radix sort skips the rest.
+    information; the radix sort skips the rest. Rows of
+    ``RADIX_MIN_LENGTH .. RADIX_MAX_LENGTH`` keys go to the path
+    :func:`sort_plan` chose for this machine; shorter rows, and longer ones
+    (whose radix scratch row would raise peak memory), to numpy in place.
     """
     d = keys.shape[-1]
-    if RADIX_MIN_LENGTH <= d <= RADIX_MAX_LENGTH:
+    if RADIX_MIN_LENGTH <= d <= RADIX_MAX_LENGTH and sort_plan(value_bits)["path"] == "radix":
         _radix_sort_rows(keys, max(index_bits, 64 - value_bits))
     else:
         keys.sort(axis=-1)
