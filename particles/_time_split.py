@@ -199,8 +199,9 @@ def gap_times_rows(xs: torch.Tensor, *, probes: int = PROBES):
     times[xs[:, 1:] == xs[:, :-1]] = 0.0  # ties collide at once
     # Work on x / 2^e (exact) so sums cannot overflow; times scale the same way.
     largest = xs.abs().amax(1)
+    # 2^(e-1) <= largest < 2^e; dividing by 2^(e-1) keeps 2^1023 representable.
     scale = torch.where(largest > 0, torch.ldexp(torch.ones_like(largest),
-                                                 torch.frexp(largest)[1]), 1.0)
+                                                 torch.frexp(largest)[1] - 1), 1.0)
     scaled = xs / scale[:, None]
     prefix = torch.nn.functional.pad(split_prefix_sums(scaled), (0, 0, 1, 0))
     flat_times = times.view(-1)

@@ -132,11 +132,12 @@ def test_numba_trajectory_on_degenerate_inputs(w):
     assert_queries_agree(particles.simulate(w), w)
 
 
+@pytest.mark.parametrize("backend", ["torch", "torch_events"])
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(w=degenerate_weights(max_d=24))
-def test_torch_trajectory_on_degenerate_inputs(w):
-    traj = particles.simulate(torch.from_numpy(w))
-    assert traj.backend == "torch"
+def test_torch_trajectory_on_degenerate_inputs(backend, w):
+    traj = particles.simulate(torch.from_numpy(w), backend=backend)
+    assert traj.backend == backend
     assert_queries_agree(traj, w)
     reference = particles.simulate(w)
     np.testing.assert_allclose(traj.times, reference.times, rtol=1e-12,
@@ -154,10 +155,11 @@ def test_every_solver_on_degenerate_inputs(w, data):
         assert_close_to_oracle(solver(w, lam), w, lam)
 
 
-def test_batched_torch_rows_of_grids_and_levels():
+@pytest.mark.parametrize("backend", ["torch", "torch_events"])
+def test_batched_torch_rows_of_grids_and_levels(backend):
     rows = np.stack([np.arange(12.0), np.linspace(-1, 1, 12), np.repeat([0.0, 1, 2], 4),
                      np.r_[np.arange(6.0), -np.arange(6.0)]])
-    trajectories = particles.simulate(torch.from_numpy(rows))
+    trajectories = particles.simulate(torch.from_numpy(rows), backend=backend)
     for row, traj in zip(rows, trajectories):
         assert_queries_agree(traj, row)
 
@@ -201,10 +203,10 @@ def test_float32_near_its_maximum():
 
 
 @pytest.mark.parametrize("w", [[9e307, 0.0], [1e308, -1e308, 0.0], [1e-300, -1e-300, 2e-300]])
-@pytest.mark.parametrize("backend", ["numba", "torch"])
+@pytest.mark.parametrize("backend", ["numba", "torch", "torch_events"])
 def test_simulation_at_extreme_scales(w, backend):
     w = np.array(w)
-    traj = particles.simulate(torch.from_numpy(w) if backend == "torch" else w)
+    traj = particles.simulate(w if backend == "numba" else torch.from_numpy(w), backend=backend)
     assert np.isfinite(traj.times).all()
     for t in np.concatenate(([0.0], traj.times, [min(traj.lam_max * 2, 1.7e308)])):
         got = np.asarray(traj.prox(t))
@@ -219,6 +221,8 @@ def test_simulation_whose_merge_times_overflow_is_a_clear_error():
     w = np.repeat([-1e308, 1e308], 500)
     with pytest.raises(ValueError, match="float64 range"):
         particles.simulate(w)
+    with pytest.raises(ValueError, match="float64 range"):
+        particles.simulate(torch.from_numpy(w))
 
 
 # ----------------------------------------------------------------- no asserts on input

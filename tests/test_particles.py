@@ -228,17 +228,30 @@ def _partitions(traj):
     return out
 
 
+def _groups(labels):
+    return frozenset(frozenset(np.flatnonzero(labels == k).tolist()) for k in np.unique(labels))
+
+
+@pytest.mark.parametrize("backend", ["torch", "torch_events"])
 @pytest.mark.parametrize("seed", range(5))
-def test_numba_and_torch_give_the_same_merge_tree(seed):
+def test_numba_and_torch_give_the_same_merge_tree(seed, backend):
     # Same merges at the same times, up to the order of simultaneous merges
     # (a tie of k equal weights may be joined as a different binary tree).
     rng = np.random.default_rng(seed)
     w = rng.standard_normal(int(rng.integers(2, 150)))
     if seed % 2:
         w = np.round(w, 1)
-    numba_traj, torch_traj = simulate(w), simulate(w, backend="torch")
-    np.testing.assert_allclose(torch_traj.times, numba_traj.times, rtol=1e-12, atol=0)
-    assert _partitions(numba_traj) == _partitions(torch_traj)
+    numba_traj, torch_traj = simulate(w), simulate(w, backend=backend)
+    scale = np.abs(w).max()
+    np.testing.assert_allclose(torch_traj.times, numba_traj.times, rtol=1e-12,
+                               atol=1e-12 * scale)
+    if backend == "torch_events":  # the same arithmetic as Numba: bitwise equal times
+        assert _partitions(numba_traj) == _partitions(torch_traj)
+    # Between any two distinct merge times both trees hold the same groups.
+    times = np.unique(numba_traj.times)
+    distinct = times[np.append(np.diff(times) > 1e-9 * (scale + times[1:]), True)]
+    for t in np.concatenate(([0.0], (distinct[1:] + distinct[:-1]) / 2, [distinct[-1] + 1])):
+        assert _groups(numba_traj.labels(t)) == _groups(torch_traj.labels(t))
 
 
 def test_torch_batch_rows_and_rounds():
@@ -258,17 +271,21 @@ def test_torch_batch_rows_and_rounds():
     for row, traj in zip(w, trajs):
         single = simulate(row)
         np.testing.assert_allclose(np.sort(traj.times), np.sort(single.times), rtol=1e-12)
-        assert isinstance(traj.rounds, int) and 1 <= traj.rounds <= 63
+        assert isinstance(traj.rounds, int) and 1 <= traj.rounds <= np.log2(64) ** 3
         assert_prox_matches(row, traj, lams_for(single)[::9])
 
 
-def test_torch_backend_on_cascade():
+def test_torch_backends_on_cascade():
     from prox.worst_cases import cascade
 
     w = cascade(64)
-    traj = simulate(torch.from_numpy(w))
-    np.testing.assert_allclose(traj.times, simulate(w).times, rtol=1e-12)
-    assert traj.rounds >= 40  # one absorption per round: inherently sequential
+    events = simulate(torch.from_numpy(w), backend="torch_events")
+    np.testing.assert_allclose(events.times, simulate(w).times, rtol=1e-12)
+    assert events.rounds >= 40  # one absorption per round: inherently sequential
+    # The time split does not follow the events: far fewer rounds than the tree's height 63.
+    split = simulate(torch.from_numpy(w))
+    np.testing.assert_allclose(split.times, simulate(w).times, rtol=1e-12)
+    assert split.rounds < events.rounds and split.rounds <= np.log2(64) ** 3
 
 
 # ------------------------------------------------------------- solver registry
@@ -345,5 +362,5 @@ def test_torch_rounds_do_not_trust_neighbours_alone():
     # Regression: merging every pair earlier than both neighbouring pairs (the
     # rule docs/maths.md, 'Algorithms', warns about) gets this input wrong near lam 1.4-2.
     w = np.random.default_rng(0).standard_normal(20)
-    traj = simulate(torch.from_numpy(w))
+    traj = simulate(torch.from_numpy(w), backend="torch_events")
     assert_prox_matches(w, traj, np.linspace(0.0, 2.2, 45))
