@@ -17,20 +17,8 @@ import argparse
 import numpy as np
 from tqdm import tqdm
 
-from benchmarks.common import best_time, markdown_table, write_json
+from benchmarks.common import best_time, markdown_table, simd_features, write_json
 from prox.owl import OWL_SOLVERS, oscar_weights, prox_owl_reference
-
-
-def simd_level() -> str:
-    """The widest SIMD extension numpy found on this CPU (e.g. ``"AVX512F"``, ``"AVX2"``)."""
-    try:
-        from numpy._core._multiarray_umath import __cpu_features__ as features
-    except ImportError:  # numpy < 2
-        from numpy.core._multiarray_umath import __cpu_features__ as features
-    for name in ("AVX512_SKX", "AVX512F", "AVX2", "AVX", "SSE42", "SSE2", "SVE", "ASIMD", "NEON"):
-        if features.get(name):
-            return name
-    return "none"
 
 
 def run(sizes, dtypes, repeats: int, *, with_torch: bool, with_reference: bool) -> list[dict]:
@@ -56,7 +44,7 @@ def run(sizes, dtypes, repeats: int, *, with_torch: bool, with_reference: bool) 
             seconds = best_time(call, repeats=repeats)
             rows.append({"d": d, "dtype": np.dtype(dtype).name, "solver": name,
                          "seconds": seconds, "x np.argsort": seconds / argsort_time,
-                         "simd": simd_level()})
+                         "simd": simd_features()["best"]})
     return rows
 
 
@@ -73,10 +61,10 @@ def main(argv=None) -> None:
     sizes = [int(d) for d in args.sizes]
     rows = run(sizes, args.dtypes, args.repeats, with_torch=not args.no_torch,
                with_reference=not args.no_reference)
-    print(f"SIMD level (numpy's CPU features): {simd_level()}")
+    print(f"SIMD level (numpy's CPU features): {simd_features()['best']}")
     print(markdown_table(rows, ["d", "dtype", "solver", "seconds", "x np.argsort"]))
     if args.json:
-        write_json(args.json, {"rows": rows, "simd": simd_level()})
+        write_json(args.json, {"rows": rows, "simd": simd_features()["best"]})
 
 
 if __name__ == "__main__":

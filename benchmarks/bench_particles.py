@@ -4,11 +4,14 @@
    ratio to ``numpy.argsort`` of the same input, measured in the same process
    (medians over ``--repeats``). Absolute times on a shared machine are noise;
    the ratio is the figure (absolute times on a shared machine are noise).
-2. Torch backend (CPU): wall time and parallel event rounds vs d, for random
-   input and for ``prox.worst_cases.cascade(d)`` (one cluster absorbing its
-   neighbours one after another). ``tree height`` is the depth of the merge
-   tree: no method that performs a merge only after both of its clusters exist
-   can take fewer rounds.
+   ``numpy.sort`` is timed too, and the CPU's SIMD level printed: where numpy
+   sorts with AVX-512 both of its sorts are several times faster.
+2. Torch backends (CPU): wall time and rounds vs d, for random input and for
+   ``prox.worst_cases.cascade(d)`` (one cluster absorbing its neighbours one
+   after another): ``torch`` (divide and conquer over time) and
+   ``torch_events`` (parallel event rounds). ``tree height`` is the depth of
+   the merge tree: no method that performs a merge only after both of its
+   clusters exist can take fewer rounds -- which is why the time split does not.
 
 Usage::
 
@@ -27,7 +30,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from benchmarks.common import time_calls
+from benchmarks.common import simd_features, time_calls
 from particles import simulate
 from prox.worst_cases import cascade
 
@@ -41,41 +44,48 @@ def tree_height(linkage: np.ndarray) -> int:
 
 
 def bench_numba(sizes, repeats, rng):
-    simulate(rng.standard_normal(100))  # compile / load the cached kernels
+    simulate(rng.standard_normal(1 << 16))  # compile kernels; plan the sort (prox.sort_keys)
     rows = []
     for d in tqdm(sizes, desc="numba", file=sys.stderr):
         w = rng.standard_normal(d)
         t_argsort, _ = time_calls(lambda: np.argsort(w), repeats=repeats,
                                   statistic=statistics.median)
+        t_sort, _ = time_calls(lambda: np.sort(w), repeats=repeats, statistic=statistics.median)
         t_sim, _ = time_calls(lambda: simulate(w), repeats=repeats, statistic=statistics.median)
-        rows.append(dict(d=d, argsort_s=t_argsort, simulate_s=t_sim, ratio=t_sim / t_argsort))
+        rows.append(dict(d=d, argsort_s=t_argsort, sort_s=t_sort, simulate_s=t_sim,
+                         ratio=t_sim / t_argsort, ratio_sort=t_sim / t_sort))
     return rows
 
 
 def bench_torch(sizes, rng):
-    simulate(torch.randn(64, dtype=torch.float64))  # warm up
+    for backend in ("torch", "torch_events"):  # warm up
+        simulate(torch.randn(64, dtype=torch.float64), backend=backend)
     rows = []
     for d in tqdm(sizes, desc="torch", file=sys.stderr):
         for name, w in (("random", rng.standard_normal(d)), ("cascade", cascade(d))):
             tensor = torch.from_numpy(w)
-            elapsed, traj = time_calls(lambda: simulate(tensor), repeats=1)
-            rows.append(dict(d=d, input=name, seconds=elapsed, rounds=traj.rounds,
-                             tree_height=tree_height(traj.linkage)))
+            for backend in ("torch", "torch_events"):
+                elapsed, traj = time_calls(lambda: simulate(tensor, backend=backend), repeats=1)
+                rows.append(dict(d=d, input=name, backend=backend, seconds=elapsed,
+                                 rounds=traj.rounds, tree_height=tree_height(traj.linkage)))
     return rows
 
 
 def markdown(numba_rows, torch_rows) -> str:
-    lines = ["### Numba backend vs numpy.argsort (float64 random normal)", "",
-             "| d | argsort (s) | simulate (s) | ratio |", "|---:|---:|---:|---:|"]
+    simd = simd_features()
+    lines = ["### Numba backend vs numpy.argsort and numpy.sort (float64 random normal)", "",
+             f"SIMD level (numpy): {simd['best']} (found {', '.join(simd['found'])})", "",
+             "| d | argsort (s) | sort (s) | simulate (s) | / argsort | / sort |",
+             "|---:|---:|---:|---:|---:|---:|"]
     for r in numba_rows:
-        lines.append(f"| {r['d']:.0e} | {r['argsort_s']:.4f} | {r['simulate_s']:.4f} "
-                     f"| {r['ratio']:.2f} |")
-    lines += ["", "### Torch backend (CPU): parallel event rounds", "",
-              "| d | input | time (s) | rounds | tree height | rounds / d |",
-              "|---:|:---|---:|---:|---:|---:|"]
+        lines.append(f"| {r['d']:.0e} | {r['argsort_s']:.4f} | {r['sort_s']:.4f} "
+                     f"| {r['simulate_s']:.4f} | {r['ratio']:.2f} | {r['ratio_sort']:.2f} |")
+    lines += ["", "### Torch backends (CPU): rounds", "",
+              "| d | input | backend | time (s) | rounds | log2(d)^3 | tree height |",
+              "|---:|:---|:---|---:|---:|---:|---:|"]
     for r in torch_rows:
-        lines.append(f"| {r['d']} | {r['input']} | {r['seconds']:.2f} | {r['rounds']} "
-                     f"| {r['tree_height']} | {r['rounds'] / r['d']:.3f} |")
+        lines.append(f"| {r['d']} | {r['input']} | {r['backend']} | {r['seconds']:.2f} "
+                     f"| {r['rounds']} | {np.log2(r['d']) ** 3:.0f} | {r['tree_height']} |")
     return "\n".join(lines)
 
 
@@ -99,7 +109,8 @@ def main(argv=None):
     torch_rows = bench_torch(args.torch_sizes, rng)
     print(markdown(numba_rows, torch_rows))
     if args.json:
-        args.json.write_text(json.dumps(dict(numba=numba_rows, torch=torch_rows), indent=2))
+        args.json.write_text(json.dumps(dict(numba=numba_rows, torch=torch_rows,
+                                             simd=simd_features()), indent=2))
 
 
 if __name__ == "__main__":

@@ -30,21 +30,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import markdown_table, time_calls, write_json  # noqa: E402
+from benchmarks.common import markdown_table, simd_features, time_calls, write_json  # noqa: E402
 from particles import simulate  # noqa: E402
 from particles._time_split import gap_times_rows, simulate_time_split  # noqa: E402
 from particles._time_split_numba import simulate_time_split_numba  # noqa: E402
 from particles._time_split_tree import events_from_gap_times  # noqa: E402
 from prox.worst_cases import cascade, separated, staircase  # noqa: E402
-
-
-def simd_level() -> dict:
-    """The CPU's SIMD features numpy found (what its sorts can use)."""
-    from numpy._core._multiarray_umath import __cpu_features__ as features
-
-    wanted = ["SSE42", "AVX2", "AVX512F", "AVX512_SKX", "AVX512_ICL", "AVX512_SPR"]
-    found = [name for name in wanted if features.get(name)]
-    return {"found": found, "best": found[-1] if found else "none"}
 
 
 def families(d: int, rng) -> dict:
@@ -132,7 +123,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     rng = np.random.default_rng(0)
-    simd = simd_level()
+    simd = simd_features()
     print(f"SIMD level (numpy): {simd['best']} (found {', '.join(simd['found'])}); "
           f"torch threads: {args.threads}")
     rounds = rounds_table(args.log_sizes, args.old_max, rng)

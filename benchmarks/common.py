@@ -53,6 +53,23 @@ def markdown_table(rows: list[dict], columns: list[str]) -> str:
     return "\n".join(lines)
 
 
+def simd_features() -> dict:
+    """The SIMD extensions numpy found on this CPU (what its sorts can use).
+
+    ``{"found": [...], "best": name}``: where numpy has AVX-512 sorts,
+    ``numpy.sort``/``argsort`` are several times faster than on AVX2 machines,
+    so every table prints this beside its ratios.
+    """
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__ as features
+    except ImportError:  # numpy < 2
+        from numpy.core._multiarray_umath import __cpu_features__ as features
+    wanted = ["SSE42", "AVX2", "AVX512F", "AVX512_SKX", "AVX512_ICL", "AVX512_SPR",
+              "ASIMD", "SVE"]
+    found = [name for name in wanted if features.get(name)]
+    return {"found": found, "best": found[-1] if found else "none"}
+
+
 def environment() -> dict:
     import numba
 
@@ -62,6 +79,7 @@ def environment() -> dict:
         "numba": numba.__version__,
         "machine": platform.machine(),
         "processor": platform.processor(),
+        "simd": simd_features(),
     }
 
 

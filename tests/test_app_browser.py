@@ -333,7 +333,7 @@ def test_browser_play_pause_play_continues(server, chromium):
             assert seen[-1] > paused, seen
             assert min(seen) >= paused - 1e-9, seen
             play.click()  # stop the timer before leaving
-            moved = _wait_agree(page)
+            moved = _wait_stable(page)
             assert moved > paused
 
             # Switching the input mode to Upload (no file yet: no slider on the page)
