@@ -41,12 +41,13 @@ State, for one row of ``d`` particles sorted ascending (``xs``):
   heap's root is always the next event, PROVIDED every local minimum is in
   the heap. A merge changes the times of at most two pairs (the new cluster
   with each neighbour), so local-minimum status can change only for those two
-  and their outer neighbours: all four are re-checked and woken after every
-  merge. (Physically a recomputed time only moves earlier, and checking the
-  two changed pairs would do; but when many collisions happen at one instant
-  -- evenly spaced or quantized weights -- rounding can move a time later by
-  an ulp, and the outer neighbour then becomes the next event. Re-checking
-  all four makes the loop exact whatever the rounding.) A heap entry that
+  and their outer neighbours. The two are re-checked after every merge, and
+  an outer neighbour whenever the time next to it moved LATER. (Physically a
+  recomputed time only moves earlier; but when many collisions happen at one
+  instant -- evenly spaced or quantized weights -- rounding can move a time
+  later by an ulp, and the outer neighbour then becomes the next event. This
+  makes the loop exact whatever the rounding, at the cost of a comparison
+  per merge where nothing went later.) A heap entry that
   stops being a local minimum is harmless: it still holds its pair's current
   time. The heap holds about d/3 entries on random input.
 
@@ -223,33 +224,38 @@ def simulate_sorted(xs, t_stop, mean, nxt, prv, pos, ptime, htime, hpair,
             ev_position[n_events] = mean[a] + t_now * _mean_velocity(a, c, d)
         n_events += 1
         # The two pairs touching the new cluster get new (earlier) times.
+        later_right = later_left = False
         if c < d:
             prv[c] = a
             ptime[a] = max(collision_time(mean[a], a, c, mean[c], nxt[c], d), t_now)
-            slot = pos[b]  # the pair (B, C) is now (A+B, C)
+            later_right = ptime[a] > ptime[b]  # the pair (B, C) is now (A+B, C)
+            slot = pos[b]
             pos[b] = -1
             if slot >= 0:
                 htime[slot], hpair[slot] = ptime[a], a
                 _place(htime, hpair, pos, slot, size)
         p = prv[a]
         if p >= 0:
+            old_time = ptime[p]
             ptime[p] = max(collision_time(mean[p], p, a, mean[a], c, d), t_now)
+            later_left = ptime[p] > old_time
             if pos[p] >= 0:
                 htime[pos[p]] = ptime[p]
                 _place(htime, hpair, pos, pos[p], size)
-        # Wake the pairs that just became local minima. Besides the two pairs
-        # whose times were recomputed, their outer neighbours can become local
-        # minima too: in exact arithmetic a recomputed time only moves earlier,
-        # but when several collisions happen at one instant (grids, quantized
-        # weights) rounding can move it later by an ulp, and the neighbour that
-        # now comes first must not be left dormant.
+        # Wake the pairs that just became local minima: the two recomputed ones,
+        # and an outer neighbour of one whose time moved LATER. In exact
+        # arithmetic a recomputed time only moves earlier; but when several
+        # collisions happen at one instant (grids, quantized weights) rounding
+        # can move it later by an ulp, and the outer neighbour that now comes
+        # first must not be left dormant. (A pair whose neighbour moved earlier,
+        # or kept its time with a smaller name, cannot have become a local minimum.)
         if c < d:
             size = _wake(htime, hpair, pos, ptime, nxt, prv, a, size, d)
-            if nxt[c] < d:
+            if later_right and nxt[c] < d:
                 size = _wake(htime, hpair, pos, ptime, nxt, prv, c, size, d)
         if p >= 0:
             size = _wake(htime, hpair, pos, ptime, nxt, prv, p, size, d)
-            if prv[p] >= 0:
+            if later_left and prv[p] >= 0:
                 size = _wake(htime, hpair, pos, ptime, nxt, prv, prv[p], size, d)
     return n_events
 
