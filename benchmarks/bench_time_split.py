@@ -28,14 +28,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from benchmarks.common import markdown_table, simd_features, time_calls, write_json  # noqa: E402
-from particles import simulate  # noqa: E402
-from particles._time_split import gap_times_rows, simulate_time_split  # noqa: E402
-from particles._time_split_numba import simulate_time_split_numba  # noqa: E402
-from particles._time_split_tree import events_from_gap_times  # noqa: E402
-from prox.worst_cases import cascade, separated, staircase  # noqa: E402
+from benchmarks.common import markdown_table, simd_features, time_calls, write_json
+from particles import simulate
+from particles._time_split import gap_times_rows, simulate_time_split
+from particles._time_split_numba import simulate_time_split_numba
+from particles._time_split_tree import events_from_gap_times
+from prox.worst_cases import cascade, separated, staircase
 
 
 def families(d: int, rng) -> dict:
