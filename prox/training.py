@@ -82,8 +82,8 @@ from collections.abc import Iterable
 import torch
 
 from ._registry import SOLVER_SPECS
-from .validation import check_method, check_strength
 from .dispatch import prox_ws
+from .validation import check_method, check_strength
 
 __all__ = ["prox_ws_", "WeightSharing", "SCOPES"]
 
