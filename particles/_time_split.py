@@ -99,7 +99,7 @@ from __future__ import annotations
 
 import torch
 
-from prox._torch_blocks import split_prefix_sums
+from prox._torch_blocks import flat_ranges, split_prefix_sums
 
 from ._time_split_prox import range_mean, weighted_blocks
 
@@ -274,7 +274,7 @@ def _step(level, prefix, d, k, flat_times, scale, stats):
     stats["syncs"] += 2
     n_flat = -(-total // biggest) * biggest
     row_start = torch.cumsum(row_len, 0) - row_len
-    owner, position = _ranges_flat(row_start, row_len)
+    owner, position = flat_ranges(row_start, row_len)
     offset = position - row_start.index_select(0, owner)
     owner_sub = row_sub.index_select(0, owner)
     real_here = offset < count.index_select(0, owner_sub)
@@ -349,16 +349,6 @@ def _next_pow2(count):
     # log2 of an exact power of two is exact; guard the rounding of others.
     power = torch.where(power < count, power * 2, power)
     return power
-
-
-def _ranges_flat(begin, length):
-    total = int(length.sum())
-    owner = torch.repeat_interleave(
-        torch.arange(begin.shape[0], device=begin.device), length, output_size=total
-    )
-    offset = torch.cumsum(length, 0) - length
-    step = torch.arange(total, device=begin.device) - offset.index_select(0, owner)
-    return owner, begin.index_select(0, owner) + step
 
 
 def _children(level, inner, outer, t_lo, t_hi):

@@ -37,6 +37,8 @@ from __future__ import annotations
 
 import torch
 
+from prox._torch_blocks import flat_ranges
+
 __all__ = ["range_mean", "weighted_blocks"]
 
 
@@ -56,20 +58,6 @@ def range_mean(prefix: torch.Tensor, orow: torch.Tensor, lo: torch.Tensor, hi: t
     lower = flat.index_select(0, (base + lo).reshape(-1))
     total = (upper[:, 0] - lower[:, 0]) + (upper[:, 1] - lower[:, 1])
     return (total / (hi - lo).reshape(-1).to(total.dtype)).reshape(lo.shape)
-
-
-def _ranges(begin: torch.Tensor, length: torch.Tensor):
-    """Flat positions of ``[begin[i], begin[i] + length[i])`` for all i: ``(owner, position)``.
-
-    One host sync (the total length).
-    """
-    total = int(length.sum())
-    owner = torch.repeat_interleave(
-        torch.arange(begin.shape[0], device=begin.device), length, output_size=total
-    )
-    offset = torch.cumsum(length, 0) - length
-    step = torch.arange(total, device=begin.device) - offset.index_select(0, owner)
-    return owner, begin.index_select(0, owner) + step
 
 
 def weighted_blocks(real, row_id, orow, lo, hi, probe, prefix, d: int, levels: int):
@@ -142,14 +130,14 @@ def weighted_blocks(real, row_id, orow, lo, hi, probe, prefix, d: int, levels: i
         if merging.shape[0] == 0:
             continue
         a = lo_s.index_select(0, merging)
-        owner, q = _ranges(mid.index_select(0, merging), count_hi.index_select(0, merging))
+        owner, q = flat_ranges(mid.index_select(0, merging), count_hi.index_select(0, merging))
         a_of_q = a.index_select(0, owner)
         means = torch.where(last.index_select(0, q) == q, block_fit(a_of_q, q), torch.inf)
         pooled = torch.full(a.shape, torch.inf, dtype=fit.dtype, device=device)
         pooled.scatter_reduce_(0, owner, means, "amin")
         at_min = torch.where(means == pooled.index_select(0, owner), q, -1)
         b = torch.full_like(a, -1).scatter_reduce_(0, owner, at_min, "amax")
-        owner, inside = _ranges(a, b - a + 1)
+        owner, inside = flat_ranges(a, b - a + 1)
         fit.index_copy_(0, inside, pooled.index_select(0, owner))
         first.index_copy_(0, inside, a.index_select(0, owner))
         last.index_copy_(0, inside, b.index_select(0, owner))

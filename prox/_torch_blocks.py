@@ -26,7 +26,8 @@ import torch
 
 from .transform import sorted_transform
 
-__all__ = ["to_sorted_transform", "split_prefix_sums", "block_means", "scatter_back"]
+__all__ = ["to_sorted_transform", "split_prefix_sums", "block_means", "scatter_back",
+           "flat_ranges"]
 
 
 def to_sorted_transform(rows: torch.Tensor, lam: float):
@@ -83,3 +84,19 @@ def scatter_back(fit: torch.Tensor, order: torch.Tensor, like: torch.Tensor) -> 
     fit = fit.reshape(order.shape)
     out = torch.empty_like(fit).scatter_(-1, order, fit)
     return out.to(like.dtype)
+
+
+def flat_ranges(begin: torch.Tensor, length: torch.Tensor):
+    """Flat positions of the ranges ``[begin[i], begin[i] + length[i])``, all at once.
+
+    Returns ``(owner, position)``: for each covered position, the range it is in
+    and the position itself. Work O(len(begin) + sum(length)); one host sync
+    (the total length, so that the output size is known).
+    """
+    total = int(length.sum())
+    owner = torch.repeat_interleave(
+        torch.arange(begin.shape[0], device=begin.device), length, output_size=total
+    )
+    offset = torch.cumsum(length, 0) - length  # exclusive prefix sums: range starts
+    step = torch.arange(total, device=begin.device) - offset.index_select(0, owner)
+    return owner, begin.index_select(0, owner) + step

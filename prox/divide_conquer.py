@@ -65,7 +65,13 @@ from __future__ import annotations
 
 import torch
 
-from ._torch_blocks import block_means, scatter_back, split_prefix_sums, to_sorted_transform
+from ._torch_blocks import (
+    block_means,
+    flat_ranges,
+    scatter_back,
+    split_prefix_sums,
+    to_sorted_transform,
+)
 
 __all__ = ["prox_divide_conquer_rows", "round_bound"]
 
@@ -81,22 +87,6 @@ def round_bound(d: int) -> int:
     """
     levels = max(d - 1, 0).bit_length()
     return levels * (levels + 1) // 2
-
-
-def _ranges(begin: torch.Tensor, length: torch.Tensor):
-    """Flat positions of the ranges ``[begin[i], begin[i] + length[i])``, all at once.
-
-    Returns ``(owner, position)``: for each covered position, the range it is in
-    and the position itself. Work O(len(begin) + sum(length)); one host sync
-    (the total length, so that the output size is known).
-    """
-    total = int(length.sum())
-    owner = torch.repeat_interleave(
-        torch.arange(begin.shape[0], device=begin.device), length, output_size=total
-    )
-    offset = torch.cumsum(length, 0) - length  # exclusive prefix sums: range starts
-    step = torch.arange(total, device=begin.device) - offset.index_select(0, owner)
-    return owner, begin.index_select(0, owner) + step
 
 
 def prox_divide_conquer_rows(rows: torch.Tensor, lam: float):
@@ -174,7 +164,7 @@ def prox_divide_conquer_rows(rows: torch.Tensor, lam: float):
         count_a = count_hi.index_select(0, merging)
         # Right end b: last argmin of mean(z[a..q]) over the block ends q of B
         # that the test at a counted (fit <= mu, so q < m + count).
-        owner, q = _ranges(mid.index_select(0, merging), count_a)
+        owner, q = flat_ranges(mid.index_select(0, merging), count_a)
         a_of_q = a.index_select(0, owner)
         sums = (incl.index_select(0, q) - excl.index_select(0, a_of_q)).sum(1)
         means = sums / (q - a_of_q + 1)
@@ -186,7 +176,7 @@ def prox_divide_conquer_rows(rows: torch.Tensor, lam: float):
         b = torch.full_like(a, -1).scatter_reduce_(0, owner, at_min, "amax")
 
         # Entries [a, b] become one block with the pooled mean.
-        owner, inside = _ranges(a, b - a + 1)
+        owner, inside = flat_ranges(a, b - a + 1)
         fit.index_copy_(0, inside, pooled.index_select(0, owner))
         first.index_copy_(0, inside, a.index_select(0, owner))
         last.index_copy_(0, inside, b.index_select(0, owner))

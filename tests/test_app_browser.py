@@ -168,7 +168,9 @@ def server(chromium):
         log.close()
 
 
-def test_browser_slider_redraws_and_screenshot(server, chromium, tmp_path):
+@pytest.fixture
+def page(server, chromium):
+    """A fresh Chromium page on the app, its first figures drawn and the app idle."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -178,89 +180,82 @@ def test_browser_slider_redraws_and_screenshot(server, chromium, tmp_path):
             page.goto(server, wait_until="domcontentloaded")
             page.wait_for_function(PLOTS_DRAWN, arg=4, timeout=45_000)
             _wait_idle(page)
-            _assert_no_error_box(page)
-
-            # d = 1000 for the timed interaction.
-            d_input = page.locator(".st-key-d input")
-            d_input.fill("1000")
-            d_input.press("Enter")
-            page.wait_for_function(
-                "() => document.body.innerText.includes('d = 1,000')", timeout=30_000)
-            _wait_idle(page)
-            page.wait_for_function(PLOTS_DRAWN, arg=4, timeout=30_000)
-            _assert_no_error_box(page)
-
-            thumb = page.locator('.st-key-t input[type="range"]')  # the slider's thumb
-            thumb.focus()
-            before = page.evaluate(PARTICLES_TITLE)
-            svg_before = page.locator(".st-key-fig_particles .main-svg").first.inner_html()
-            assert before and before.startswith("t = ")
-
-            # One interaction, timed from the key press to the redrawn figure.
-            start = time.perf_counter()
-            page.keyboard.press("ArrowRight")
-            page.wait_for_function(f"() => ({PARTICLES_TITLE})() !== {before!r}",
-                                   timeout=20_000)
-            elapsed = time.perf_counter() - start
-            _wait_idle(page)
-            print(f"\nd=1000: slider key press -> particle figure redrawn in {elapsed:.3f} s")
-
-            # Several more steps: the figure keeps changing, no error appears.
-            for _ in range(4):
-                page.keyboard.press("ArrowRight")
-            _wait_idle(page)
-            page.wait_for_function(PLOTS_DRAWN, arg=4, timeout=20_000)
-            after = page.evaluate(PARTICLES_TITLE)
-            svg_after = page.locator(".st-key-fig_particles .main-svg").first.inner_html()
-            assert after != before
-            assert svg_after != svg_before
-            _assert_no_error_box(page)
-            assert elapsed < 15.0
-
-            # Full-page screenshot: Streamlit scrolls inside its own container,
-            # so grow the viewport to the content's height first.
-            height = page.evaluate(
-                "() => document.querySelector('[data-testid=\"stMainBlockContainer\"]')"
-                ".getBoundingClientRect().bottom + 40")
-            page.set_viewport_size({"width": 1400, "height": min(int(height) + 40, 4000)})
-            page.wait_for_timeout(400)
-            page.wait_for_function(PLOTS_DRAWN, arg=4, timeout=20_000)
-            screenshot = _screenshot_path(tmp_path)
-            screenshot.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(screenshot), full_page=True)
-            assert screenshot.stat().st_size > 10_000
-            print(f"screenshot: {screenshot}")
+            yield page
         finally:
             browser.close()
 
 
-def test_browser_oscar_draws_the_wall(server, chromium):
-    """Selecting OSCAR replaces the Watch tab's figures by the penalty's, wall included."""
-    from playwright.sync_api import sync_playwright
+def test_browser_slider_redraws_and_screenshot(page, tmp_path):
+    _assert_no_error_box(page)
 
+    # d = 1000 for the timed interaction.
+    d_input = page.locator(".st-key-d input")
+    d_input.fill("1000")
+    d_input.press("Enter")
+    page.wait_for_function(
+        "() => document.body.innerText.includes('d = 1,000')", timeout=30_000)
+    _wait_idle(page)
+    page.wait_for_function(PLOTS_DRAWN, arg=4, timeout=30_000)
+    _assert_no_error_box(page)
+
+    thumb = page.locator('.st-key-t input[type="range"]')  # the slider's thumb
+    thumb.focus()
+    before = page.evaluate(PARTICLES_TITLE)
+    svg_before = page.locator(".st-key-fig_particles .main-svg").first.inner_html()
+    assert before and before.startswith("t = ")
+
+    # One interaction, timed from the key press to the redrawn figure.
+    start = time.perf_counter()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function(f"() => ({PARTICLES_TITLE})() !== {before!r}",
+                           timeout=20_000)
+    elapsed = time.perf_counter() - start
+    _wait_idle(page)
+    print(f"\nd=1000: slider key press -> particle figure redrawn in {elapsed:.3f} s")
+
+    # Several more steps: the figure keeps changing, no error appears.
+    for _ in range(4):
+        page.keyboard.press("ArrowRight")
+    _wait_idle(page)
+    page.wait_for_function(PLOTS_DRAWN, arg=4, timeout=20_000)
+    after = page.evaluate(PARTICLES_TITLE)
+    svg_after = page.locator(".st-key-fig_particles .main-svg").first.inner_html()
+    assert after != before
+    assert svg_after != svg_before
+    _assert_no_error_box(page)
+    assert elapsed < 15.0
+
+    # Full-page screenshot: Streamlit scrolls inside its own container,
+    # so grow the viewport to the content's height first.
+    height = page.evaluate(
+        "() => document.querySelector('[data-testid=\"stMainBlockContainer\"]')"
+        ".getBoundingClientRect().bottom + 40")
+    page.set_viewport_size({"width": 1400, "height": min(int(height) + 40, 4000)})
+    page.wait_for_timeout(400)
+    page.wait_for_function(PLOTS_DRAWN, arg=4, timeout=20_000)
+    screenshot = _screenshot_path(tmp_path)
+    screenshot.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(screenshot), full_page=True)
+    assert screenshot.stat().st_size > 10_000
+    print(f"screenshot: {screenshot}")
+
+
+def test_browser_oscar_draws_the_wall(page):
+    """Selecting OSCAR replaces the Watch tab's figures by the penalty's, wall included."""
     wall_drawn = """() => {
       const plot = document.querySelector('.st-key-fig_penalty_spacetime .js-plotly-plot');
       return plot !== null && Array.isArray(plot.data) &&
           plot.data.some(t => t.name === 'wall') &&
           plot.querySelectorAll('.scatterlayer .trace').length >= 2;
     }"""
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(server, wait_until="domcontentloaded")
-            page.wait_for_function(PLOTS_DRAWN, arg=4, timeout=45_000)
-            _wait_idle(page)
-            page.locator(".st-key-penalty input").click()  # opens the list of penalties
-            page.get_by_role("option", name="OSCAR", exact=True).click()
-            page.wait_for_function(wall_drawn, timeout=30_000)
-            _wait_idle(page)
-            page.wait_for_function(PLOTS_DRAWN, arg=2, timeout=20_000)
-            title = page.locator(".st-key-fig_penalty_particles .gtitle").first.text_content()
-            assert title.startswith("OSCAR, t = ") and "on the wall" in title
-            _assert_no_error_box(page)
-        finally:
-            browser.close()
+    page.locator(".st-key-penalty input").click()  # opens the list of penalties
+    page.get_by_role("option", name="OSCAR", exact=True).click()
+    page.wait_for_function(wall_drawn, timeout=30_000)
+    _wait_idle(page)
+    page.wait_for_function(PLOTS_DRAWN, arg=2, timeout=20_000)
+    title = page.locator(".st-key-fig_penalty_particles .gtitle").first.text_content()
+    assert title.startswith("OSCAR, t = ") and "on the wall" in title
+    _assert_no_error_box(page)
 
 
 def _shown(page) -> tuple[float, float]:
@@ -290,98 +285,76 @@ def _wait_stable(page, timeout_s: float = 15.0) -> float:
     raise AssertionError(f"the time kept moving after Pause (last {value})")
 
 
-def test_browser_play_pause_play_continues(server, chromium):
+def test_browser_play_pause_play_continues(page):
     """Play moves slider and metrics; Pause holds; Play again continues, not from 0."""
-    from playwright.sync_api import sync_playwright
+    start, slider = _shown(page)
+    assert start == slider and start > 0
+    end = float(page.locator('.st-key-t input[type="range"]').get_attribute("max"))
+    step = end / 40  # demo.timeline.PLAY_STEPS
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(server, wait_until="domcontentloaded")
-            page.wait_for_function(PLOTS_DRAWN, arg=4, timeout=45_000)
-            _wait_idle(page)
-            start, slider = _shown(page)
-            assert start == slider and start > 0
-            end = float(page.locator('.st-key-t input[type="range"]').get_attribute("max"))
-            step = end / 40  # demo.timeline.PLAY_STEPS
+    play = page.locator(".st-key-play").get_by_role(
+        "button", name=re.compile("Play|Pause")).first
+    started = time.perf_counter()
+    play.click()
+    page.wait_for_function(f"() => ({TIME_SHOWN})() >= {start + 3 * step - 1e-9}",
+                           timeout=30_000)
+    seconds_per_step = (time.perf_counter() - started) / 3
+    play.click()  # Pause
+    page.wait_for_function("() => document.querySelector('.st-key-play button')"
+                           ".innerText.includes('Play')", timeout=20_000)
+    _wait_idle(page)
+    # A timer tick already on its way when Pause was clicked may still land
+    # (one step at most): take the time once it has stood still for a second.
+    paused = _wait_stable(page)
+    assert start < paused <= start + 5 * step + 1e-9
+    page.wait_for_timeout(2000)  # paused: nothing moves
+    assert _shown(page)[0] == paused
 
-            play = page.locator(".st-key-play").get_by_role(
-                "button", name=re.compile("Play|Pause")).first
-            started = time.perf_counter()
-            play.click()
-            page.wait_for_function(f"() => ({TIME_SHOWN})() >= {start + 3 * step - 1e-9}",
-                                   timeout=30_000)
-            seconds_per_step = (time.perf_counter() - started) / 3
-            play.click()  # Pause
-            page.wait_for_function("() => document.querySelector('.st-key-play button')"
-                                   ".innerText.includes('Play')", timeout=20_000)
-            _wait_idle(page)
-            # A timer tick already on its way when Pause was clicked may still land
-            # (one step at most): take the time once it has stood still for a second.
-            paused = _wait_stable(page)
-            assert start < paused <= start + 5 * step + 1e-9
-            page.wait_for_timeout(2000)  # paused: nothing moves
-            assert _shown(page)[0] == paused
+    play.click()  # Play after Pause: continues from `paused`, not from 0
+    seen = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and (not seen or seen[-1] <= paused):
+        page.wait_for_timeout(100)
+        seen.append(_shown(page)[0])
+    assert seen[-1] > paused, seen
+    assert min(seen) >= paused - 1e-9, seen
+    play.click()  # stop the timer before leaving
+    moved = _wait_stable(page)
+    assert moved > paused
 
-            play.click()  # Play after Pause: continues from `paused`, not from 0
-            seen = []
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline and (not seen or seen[-1] <= paused):
-                page.wait_for_timeout(100)
-                seen.append(_shown(page)[0])
-            assert seen[-1] > paused, seen
-            assert min(seen) >= paused - 1e-9, seen
-            play.click()  # stop the timer before leaving
-            moved = _wait_stable(page)
-            assert moved > paused
-
-            # Switching the input mode to Upload (no file yet: no slider on the page)
-            # and back: the slider still shows the time the metrics and figures use
-            # (its thumb used to sit at 0 while they used lam / 2).
-            source = page.locator(".st-key-source")
-            source.get_by_text("Upload", exact=True).click()
-            page.wait_for_function("() => document.body.innerText.includes("
-                                   "'Choose a file to upload')", timeout=30_000)
-            _wait_idle(page)
-            for mode in ("Preset", "Paste"):
-                source.get_by_text(mode, exact=True).click()
-                _wait_idle(page)
-                page.wait_for_function(PLOTS_DRAWN, arg=4, timeout=30_000)
-                shown = _wait_agree(page)
-                if mode == "Preset":
-                    assert shown == pytest.approx(moved)  # the time is kept across modes
-            _wait_idle(page)
-            _assert_no_error_box(page)
-            print(f"\nd=200: Play took {seconds_per_step:.2f} s per step (click to metric)")
-        finally:
-            browser.close()
+    # Switching the input mode to Upload (no file yet: no slider on the page)
+    # and back: the slider still shows the time the metrics and figures use
+    # (its thumb used to sit at 0 while they used lam / 2).
+    source = page.locator(".st-key-source")
+    source.get_by_text("Upload", exact=True).click()
+    page.wait_for_function("() => document.body.innerText.includes("
+                           "'Choose a file to upload')", timeout=30_000)
+    _wait_idle(page)
+    for mode in ("Preset", "Paste"):
+        source.get_by_text(mode, exact=True).click()
+        _wait_idle(page)
+        page.wait_for_function(PLOTS_DRAWN, arg=4, timeout=30_000)
+        shown = _wait_agree(page)
+        if mode == "Preset":
+            assert shown == pytest.approx(moved)  # the time is kept across modes
+    _wait_idle(page)
+    _assert_no_error_box(page)
+    print(f"\nd=200: Play took {seconds_per_step:.2f} s per step (click to metric)")
 
 
-def test_browser_train_tab_draws_the_filters(server, chromium):
+def test_browser_train_tab_draws_the_filters(page):
     """The Train tab shows the saved run's first-layer filters as images, without errors."""
-    from playwright.sync_api import sync_playwright
-
     filters_drawn = """() => {
       const plot = document.querySelector('.st-key-fig_train_filters .js-plotly-plot');
       return plot !== null && Array.isArray(plot.data) &&
           plot.data.filter(t => t.type === 'heatmap').length >= 8 &&
           plot.querySelectorAll('.heatmaplayer .hm').length >= 8;
     }"""
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(server, wait_until="domcontentloaded")
-            page.wait_for_function(PLOTS_DRAWN, arg=4, timeout=45_000)
-            _wait_idle(page)
-            page.get_by_role("tab", name="Train").click()
-            page.wait_for_function(filters_drawn, timeout=30_000)
-            _wait_idle(page)
-            title = page.locator(".st-key-fig_train_filters .gtitle").first.text_content()
-            assert title.startswith("First-layer filters")
-            particles = page.locator(".st-key-fig_train_particles .scatterlayer .trace")
-            assert particles.count() >= 2
-            _assert_no_error_box(page)
-        finally:
-            browser.close()
+    page.get_by_role("tab", name="Train").click()
+    page.wait_for_function(filters_drawn, timeout=30_000)
+    _wait_idle(page)
+    title = page.locator(".st-key-fig_train_filters .gtitle").first.text_content()
+    assert title.startswith("First-layer filters")
+    particles = page.locator(".st-key-fig_train_particles .scatterlayer .trace")
+    assert particles.count() >= 2
+    _assert_no_error_box(page)
