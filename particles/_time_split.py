@@ -99,7 +99,7 @@ from __future__ import annotations
 
 import torch
 
-from prox._torch_blocks import flat_ranges, split_prefix_sums
+from prox.torch_blocks import flat_ranges, split_prefix_sums
 
 from ._time_split_prox import range_mean, weighted_blocks
 

@@ -183,7 +183,7 @@ def gap_times_numba(xs: np.ndarray, probes: int = 8):
     scale = math.ldexp(1.0, math.frexp(largest)[1]) if largest > 0 else 1.0
     x = xs / scale
     # Split prefix sums: an exact part on a grid, and a small part (see
-    # prox._torch_blocks.split_prefix_sums for the error bound).
+    # prox.torch_blocks.split_prefix_sums for the error bound).
     grid = math.ldexp(1.0, 1 - (52 - d.bit_length()))
     coarse_x = np.round(x / grid) * grid
     coarse = np.concatenate(([0.0], np.cumsum(coarse_x)))

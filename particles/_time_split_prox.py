@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import torch
 
-from prox._torch_blocks import flat_ranges
+from prox.torch_blocks import flat_ranges
 
 __all__ = ["range_mean", "weighted_blocks"]
 
@@ -47,7 +47,7 @@ def range_mean(prefix: torch.Tensor, orow: torch.Tensor, lo: torch.Tensor, hi: t
 
     ``prefix``: float64 (rows, d + 1, 2), exclusive split prefix sums of the
     sorted rows (exact coarse part, small fine part; see
-    ``prox._torch_blocks.split_prefix_sums``): a range mean is accurate to
+    ``prox.torch_blocks.split_prefix_sums``): a range mean is accurate to
     about ``eps * |range sum| / length``. ``orow, lo, hi``: int64, same shape,
     ``lo < hi``.
     """

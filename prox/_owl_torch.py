@@ -6,7 +6,7 @@ ascending, ``z_j = |w|_(j) - theta[d-1-j]``, non-decreasing isotonic fit of
 pool-adjacent-violators over all rows at once (as :mod:`prox.parallel_pava`):
 each round pools every maximal run of blocks whose means strictly decrease
 (legal PAVA pools, order-independent result), until no neighbours violate.
-Block means are then recomputed by segment sums (:func:`prox._torch_blocks.
+Block means are then recomputed by segment sums (:func:`prox.torch_blocks.
 block_means`), so they are accurate to rounding of one sum per block.
 
 Rounds: rounds in which at least one pool happened. A handful on typical
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import torch
 
-from ._torch_blocks import block_means, scatter_back
+from .torch_blocks import block_means, scatter_back
 
 __all__ = ["prox_owl_parallel_pava_rows"]
 

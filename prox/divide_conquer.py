@@ -56,16 +56,16 @@ final block (~d at small ``lam``). On a CPU the sequential Numba ``"pava"``
 wins (O(d) work, no launches), which is why CPU inputs go there.
 
 Precision: the searches take range sums of the row-centred ``z`` from split
-prefix sums (:func:`prox._torch_blocks.split_prefix_sums`, exact to
+prefix sums (:func:`prox.torch_blocks.split_prefix_sums`, exact to
 ``eps * |range sum|``; plain prefix sums gave 1e-12 relative errors at
 ``d = 2^20`` from wrong pooling decisions); the returned values are block
-means recomputed by segment sums (:func:`prox._torch_blocks.block_means`).
+means recomputed by segment sums (:func:`prox.torch_blocks.block_means`).
 """
 from __future__ import annotations
 
 import torch
 
-from ._torch_blocks import (
+from .torch_blocks import (
     block_means,
     flat_ranges,
     scatter_back,
@@ -108,7 +108,7 @@ def prox_divide_conquer_rows(rows: torch.Tensor, lam: float):
     padded = torch.zeros(n_rows, width, dtype=z.dtype, device=device)
     padded[:, :d] = z - z.mean(1, keepdim=True)
     # Range sums come from split prefix sums (exact part, small part): see
-    # _torch_blocks.split_prefix_sums for why plain prefix sums are not enough.
+    # torch_blocks.split_prefix_sums for why plain prefix sums are not enough.
     incl = split_prefix_sums(padded)  # sums of z[row start .. k], shape (rows, P, 2)
     excl = torch.zeros_like(incl)  # sums of z[row start .. k-1]
     excl[:, 1:] = incl[:, :-1]

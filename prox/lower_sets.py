@@ -27,14 +27,14 @@ weights; with ~d blocks (small ``lam``, well separated weights, see
 is the parallel choice. One host sync per step (the termination test).
 
 Precision: the prefix means use split prefix sums of the row-centred ``z``
-(:func:`prox._torch_blocks.split_prefix_sums`); the returned values are block
+(:func:`prox.torch_blocks.split_prefix_sums`); the returned values are block
 means recomputed by segment sums.
 """
 from __future__ import annotations
 
 import torch
 
-from ._torch_blocks import block_means, scatter_back, split_prefix_sums, to_sorted_transform
+from .torch_blocks import block_means, scatter_back, split_prefix_sums, to_sorted_transform
 
 __all__ = ["prox_lower_sets_rows"]
 
@@ -50,7 +50,7 @@ def prox_lower_sets_rows(rows: torch.Tensor, lam: float):
     z, order = to_sorted_transform(rows, lam)
     device = z.device
     # prefix[:, k] = sum of z[:k] as (exact part, small part), so that range sums
-    # keep their precision on long rows (see _torch_blocks.split_prefix_sums).
+    # keep their precision on long rows (see torch_blocks.split_prefix_sums).
     prefix = torch.zeros(n_rows, d + 1, 2, dtype=z.dtype, device=device)
     prefix[:, 1:] = split_prefix_sums(z - z.mean(1, keepdim=True))
     row_ids = torch.arange(n_rows, device=device)

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import torch
 
-from ._torch_blocks import scatter_back, to_sorted_transform
+from .torch_blocks import scatter_back, to_sorted_transform
 
 __all__ = ["prox_parallel_pava_rows"]
 

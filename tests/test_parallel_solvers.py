@@ -131,7 +131,7 @@ def test_leading_dimensions_and_empty_batches(name):
 def test_split_prefix_sums_keep_range_sums_exact():
     from fractions import Fraction
 
-    from prox._torch_blocks import split_prefix_sums
+    from prox.torch_blocks import split_prefix_sums
 
     rng = np.random.default_rng(4)
     z = np.sort(rng.normal(size=2**16)) + 0.5
