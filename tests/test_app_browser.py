@@ -325,10 +325,18 @@ def test_browser_play_pause_play_continues(page):
     # Switching the input mode to Upload (no file yet: no slider on the page)
     # and back: the slider still shows the time the metrics and figures use
     # (its thumb used to sit at 0 while they used lam / 2).
+    _wait_idle(page)
     source = page.locator(".st-key-source")
-    source.get_by_text("Upload", exact=True).click()
-    page.wait_for_function("() => document.body.innerText.includes("
-                           "'Choose a file to upload')", timeout=30_000)
+    upload_shown = "() => document.body.innerText.includes('Choose a file to upload')"
+    for _ in range(3):  # a click that lands while the page re-renders can be lost: retry
+        source.get_by_text("Upload", exact=True).click()
+        try:
+            page.wait_for_function(upload_shown, timeout=15_000)
+            break
+        except Exception:
+            _wait_idle(page)
+    else:
+        raise AssertionError("switching the input mode to Upload did not take effect")
     _wait_idle(page)
     for mode in ("Preset", "Paste"):
         source.get_by_text(mode, exact=True).click()
