@@ -26,6 +26,7 @@ from prox.scaling import power_of_two_scale
 from prox.validation import check_strength, check_times, check_weights, is_torch_tensor
 
 from . import _owl_events
+from .trajectory import check_cluster_count
 
 __all__ = ["simulate_owl", "simulate_growl", "OwlTrajectory", "GrowlTrajectory",
            "OWL_EVENT_DTYPE"]
@@ -182,11 +183,7 @@ class OwlTrajectory:
 
     def t_for_clusters(self, k) -> float:
         """Smallest ``t`` at which at most ``k`` clusters remain (0.0 if already; inf if never)."""
-        if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)):
-            raise TypeError(f"Invalid k: expected an int, got {type(k).__name__}")
-        if k < min(1, self.d):
-            raise ValueError(f"Invalid k: {k} (at least one cluster always remains)")
-        if k >= self.d:
+        if check_cluster_count(k, self.d) >= self.d:
             return 0.0
         return float(self._closing_times[self.d - k - 1])
 

@@ -31,6 +31,15 @@ EVENT_DTYPE = np.dtype(
 )
 
 
+def check_cluster_count(k, d: int) -> int:
+    """``k`` as an int number of clusters for ``d`` particles (>= 1, or >= 0 when d == 0)."""
+    if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)):
+        raise TypeError(f"Invalid k: expected an int, got {type(k).__name__}")
+    if k < min(1, d):
+        raise ValueError(f"Invalid k: {k} (at least one cluster always remains)")
+    return int(k)
+
+
 class Trajectory:
     """The whole merge history of the particle system started at ``w``.
 
@@ -147,11 +156,7 @@ class Trajectory:
 
         ``k`` is an int >= 1 (or >= 0 when d == 0).
         """
-        if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)):
-            raise TypeError(f"Invalid k: expected an int, got {type(k).__name__}")
-        if k < min(1, self.d):
-            raise ValueError(f"Invalid k: {k} (at least one cluster always remains)")
-        if k >= self.d:
+        if check_cluster_count(k, self.d) >= self.d:
             return 0.0
         return float(self.times[self.d - k - 1])
 
