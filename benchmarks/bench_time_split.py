@@ -33,19 +33,7 @@ from particles import simulate
 from particles._time_split import gap_times_rows, simulate_time_split
 from particles._time_split_numba import simulate_time_split_numba
 from particles._time_split_tree import events_from_gap_times
-from prox.worst_cases import cascade, separated, staircase
-
-
-def families(d: int, rng) -> dict:
-    return {
-        "random": rng.standard_normal(d),
-        "cascade": cascade(d),
-        "staircase": staircase(d),
-        "separated": separated(d),
-        "ties": rng.integers(0, 16, d).astype(np.float64),
-        "all-equal": np.full(d, 2.5),
-        "grid": np.arange(d, dtype=np.float64),
-    }
+from prox.worst_cases import input_families
 
 
 def tree_height(gap_time: np.ndarray) -> int:
@@ -65,7 +53,7 @@ def rounds_table(log_sizes, old_max, rng):
     rows = []
     for log_d in log_sizes:
         d = 1 << log_d
-        for name, w in families(d, rng).items():
+        for name, w in input_families(d, rng).items():
             xs = torch.from_numpy(np.sort(w))[None]
             seconds, (times, stats) = time_calls(lambda: gap_times_rows(xs), repeats=1)
             old = None

@@ -21,7 +21,7 @@ import numpy as np
 
 from .transform import rank_velocities
 
-__all__ = ["cascade", "separated", "staircase", "WORST_CASES"]
+__all__ = ["cascade", "separated", "staircase", "WORST_CASES", "input_families"]
 
 
 def _from_transform(z: np.ndarray, lam: float) -> np.ndarray:
@@ -111,3 +111,25 @@ WORST_CASES = {
     "lower_sets": separated,
     "divide_conquer": staircase,
 }
+
+
+def input_families(d: int, rng: np.random.Generator) -> dict:
+    """One vector of length ``d`` from each input family the benchmarks and tests sweep.
+
+    Random normal; each solver's worst case; and the degenerate geometry where
+    many collisions happen at one instant: ties (few integer levels),
+    quantized (rounded to 0.1), an evenly spaced grid, a mirrored set
+    (``h, -h``), and all equal. Names are the keys, in that order.
+    """
+    half = rng.standard_normal(d // 2)
+    return {
+        "random": rng.standard_normal(d),
+        "cascade": cascade(d),
+        "staircase": staircase(d),
+        "separated": separated(d),
+        "ties": rng.integers(0, 4, d).astype(np.float64),
+        "quantized": np.round(rng.standard_normal(d), 1),
+        "grid": np.arange(d, dtype=np.float64),
+        "mirrored": np.concatenate((half, -half, np.zeros(d - 2 * (d // 2)))),
+        "all_equal": np.full(d, 2.5),
+    }

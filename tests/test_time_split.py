@@ -21,7 +21,7 @@ from particles import simulate
 from particles._time_split import gap_times_rows, simulate_time_split
 from particles._time_split_numba import gap_times_numba
 from particles._time_split_tree import events_from_gap_times
-from prox.worst_cases import cascade, separated, staircase
+from prox.worst_cases import cascade, input_families
 
 
 def brute_gap_times(x) -> list[Fraction]:
@@ -68,26 +68,11 @@ def prox_from_gap_times(x_sorted, times, t):
     return out
 
 
-def families(d: int, rng) -> dict:
-    half = rng.standard_normal(d // 2)
-    return {
-        "random": rng.standard_normal(d),
-        "cascade": cascade(d),
-        "staircase": staircase(d),
-        "separated": separated(d),
-        "ties": rng.integers(0, 4, d).astype(np.float64),
-        "quantized": np.round(rng.standard_normal(d), 1),
-        "grid": np.arange(d, dtype=np.float64),
-        "mirrored": np.concatenate((half, -half, np.zeros(d - 2 * (d // 2)))),
-        "all_equal": np.full(d, 2.5),
-    }
-
-
 # ------------------------------------------------------------------ gap times
 @pytest.mark.parametrize("d", [2, 3, 4, 7, 12])
-@pytest.mark.parametrize("name", list(families(4, np.random.default_rng(0))))
+@pytest.mark.parametrize("name", list(input_families(4, np.random.default_rng(0))))
 def test_gap_times_match_exact_oracle_on_every_family(name, d):
-    x = np.sort(families(d, np.random.default_rng(d))[name])
+    x = np.sort(input_families(d, np.random.default_rng(d))[name])
     assert_close_times(gap_times(x), brute_gap_times(x), x)
 
 
@@ -121,10 +106,10 @@ def test_ties_close_at_zero_exactly():
     assert (gap_times(np.full(77, 2.5)) == 0.0).all()
 
 
-@pytest.mark.parametrize("name", list(families(4, np.random.default_rng(0))))
+@pytest.mark.parametrize("name", list(input_families(4, np.random.default_rng(0))))
 def test_streaming_cpu_version_matches(name):
     for d in (2, 3, 13, 400):
-        x = np.sort(families(d, np.random.default_rng(d))[name])
+        x = np.sort(input_families(d, np.random.default_rng(d))[name])
         got, levels = gap_times_numba(x)
         if d <= 13:
             assert_close_times(got, brute_gap_times(x), x)
@@ -148,9 +133,9 @@ def test_rows_are_independent():
 
 
 # -------------------------------------------------------------- prox and tree
-@pytest.mark.parametrize("name", list(families(4, np.random.default_rng(0))))
+@pytest.mark.parametrize("name", list(input_families(4, np.random.default_rng(0))))
 def test_prox_from_gap_times_matches_oracle(name):
-    w = families(300, np.random.default_rng(11))[name]
+    w = input_families(300, np.random.default_rng(11))[name]
     x = np.sort(w)
     times = gap_times(x)
     order = np.argsort(w, kind="stable")
@@ -215,7 +200,7 @@ def test_rounds_within_log_cubed_on_every_family(log_d):
     # row's own (every level waits for its longest search), so the bound on
     # the batch bounds every family.
     d = 1 << log_d
-    rows = np.sort(np.stack(list(families(d, np.random.default_rng(log_d)).values())), axis=1)
+    rows = np.sort(np.stack(list(input_families(d, np.random.default_rng(log_d)).values())), axis=1)
     _, stats = gap_times_rows(torch.from_numpy(rows))
     assert stats["rounds"] <= log_d ** 3, stats
     proven = math.floor(math.log2(d - 1)) + math.ceil(63 / math.log2(8)) + 1
