@@ -4,7 +4,7 @@
    without a GPU): for d = 2^10 .. 2^16 and every input family, the rounds
    (sequential whole-tensor steps), the bound log2(d)^3, the levels of the
    time recursion, the height of the merge tree, the old torch event rounds
-   (``particles.simulate(tensor).rounds``, slow: only up to ``--old-max``) and
+   (``simulate(tensor, backend="torch_events").rounds``, slow: only up to ``--old-max``) and
    the wall time of the gap times.
 2. The time split as a ``simulate`` replacement on the CPU: gap times + the
    event log (``simulate_time_split``) against ``numpy.argsort`` and
@@ -58,7 +58,7 @@ def rounds_table(log_sizes, old_max, rng):
             seconds, (times, stats) = time_calls(lambda: gap_times_rows(xs), repeats=1)
             old = None
             if d <= old_max:
-                old = simulate(torch.from_numpy(w)).rounds
+                old = simulate(torch.from_numpy(w), backend="torch_events").rounds
             rows.append(dict(d=d, input=name, rounds=stats["rounds"], bound=log_d ** 3,
                              levels=stats["levels"], tree_height=tree_height(times[0].numpy()),
                              old_event_rounds=old, syncs=stats["syncs"],

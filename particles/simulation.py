@@ -174,7 +174,7 @@ def simulate(w, *, backend: str | None = None):
         ``positions`` answer for all rows at once.
 
     Cost: numba O(d log d) work, sequential. torch: O(log^3 d) rounds (sequential
-    whole-tensor steps) by construction, measured at most 0.17 log2(d)^3 on
+    whole-tensor steps) by construction, measured at most 0.19 log2(d)^3 on
     random, cascade, staircase, grid and tied inputs up to d = 2^16.
     torch_events: O(d log d) work and O(log d) depth per round, and at least as
     many rounds as the merge tree is high: about 0.45 d on random input, d - 1
