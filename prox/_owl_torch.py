@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import torch
 
-from .torch_blocks import block_means, scatter_back
+from .torch_blocks import block_means, pool_violating_runs, scatter_back
 
 __all__ = ["prox_owl_parallel_pava_rows"]
 
@@ -30,29 +30,7 @@ def _pool_runs(z: torch.Tensor):
     z : float64 (n_rows, d). Returns ``(starts, rounds)``.
     """
     n_rows, d = z.shape
-    sums = z.reshape(-1)
-    sizes = torch.ones_like(sums)  # float64: exact counts, no casts in the means
-    means = sums
-    row = torch.arange(n_rows, device=z.device).repeat_interleave(d)
-    rounds = 0
-    while True:
-        # A block opens a pooled block unless its left neighbour's mean is
-        # strictly above its own (in the same row): runs of strict decreases pool.
-        opens = torch.empty_like(means, dtype=torch.bool)
-        opens[0] = True
-        torch.le(means[:-1], means[1:], out=opens[1:])
-        opens[1:] |= row[:-1] != row[1:]
-        group = torch.cumsum(opens, 0)  # 1-based pooled block of each block
-        n_groups = int(group[-1])  # the one host sync of the round
-        if n_groups == sums.shape[0]:
-            break
-        # Slot 0 of the pooled arrays is never hit (groups are 1-based): dropped.
-        sums = z.new_zeros(n_groups + 1).index_add_(0, group, sums)[1:]
-        sizes = z.new_zeros(n_groups + 1).index_add_(0, group, sizes)[1:]
-        # Every member of a pooled block has the same row: any write wins.
-        row = row.new_empty(n_groups + 1).scatter_(0, group, row)[1:]
-        means = sums / sizes
-        rounds += 1
+    _, sizes, rounds = pool_violating_runs(z)
     # Blocks tile the flattened rows in order: each starts where the ones before end.
     lengths = sizes.to(torch.int64)
     starts = torch.zeros(n_rows * d, dtype=torch.bool, device=z.device)

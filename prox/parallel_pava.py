@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import torch
 
-from .torch_blocks import scatter_back, to_sorted_transform
+from .torch_blocks import pool_violating_runs, scatter_back, to_sorted_transform
 
 __all__ = ["prox_parallel_pava_rows"]
 
@@ -50,32 +50,6 @@ def prox_parallel_pava_rows(rows: torch.Tensor, lam: float):
     if rows.numel() == 0:
         return rows.clone(), 0
     z, order = to_sorted_transform(rows, lam)
-    sums = z.reshape(-1)  # one block per entry: sum z_k, size 1, mean z_k
-    sizes = torch.ones_like(sums)  # float64: exact counts, no casts in the means
-    means = sums
-    batched = n_rows > 1
-    if batched:
-        row = torch.arange(n_rows, device=z.device).repeat_interleave(d)
-    rounds = 0
-    while True:
-        # A block opens a pooled block unless its left neighbour's mean is
-        # strictly above its own (in the same row): runs of strict decreases pool.
-        opens = torch.empty_like(means, dtype=torch.bool)
-        opens[0] = True
-        torch.le(means[:-1], means[1:], out=opens[1:])
-        if batched:
-            opens[1:] |= row[:-1] != row[1:]
-        group = torch.cumsum(opens, 0)  # 1-based pooled block of each block
-        n_groups = int(group[-1])  # the one host sync of the round
-        if n_groups == sums.shape[0]:
-            break
-        # Slot 0 of the pooled arrays is never hit (groups are 1-based): dropped.
-        sums = z.new_zeros(n_groups + 1).index_add_(0, group, sums)[1:]
-        sizes = z.new_zeros(n_groups + 1).index_add_(0, group, sizes)[1:]
-        if batched:
-            # Every member of a pooled block has the same row: any write wins.
-            row = row.new_empty(n_groups + 1).scatter_(0, group, row)[1:]
-        means = sums / sizes
-        rounds += 1
+    means, sizes, rounds = pool_violating_runs(z)
     fit = torch.repeat_interleave(means, sizes.to(torch.int64), output_size=n_rows * d)
     return scatter_back(fit, order, rows), rounds

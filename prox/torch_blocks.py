@@ -27,7 +27,7 @@ import torch
 from .transform import sorted_transform
 
 __all__ = ["to_sorted_transform", "split_prefix_sums", "block_means", "scatter_back",
-           "flat_ranges"]
+           "flat_ranges", "pool_violating_runs"]
 
 
 def to_sorted_transform(rows: torch.Tensor, lam: float):
@@ -100,3 +100,43 @@ def flat_ranges(begin: torch.Tensor, length: torch.Tensor):
     offset = torch.cumsum(length, 0) - length  # exclusive prefix sums: range starts
     step = torch.arange(total, device=begin.device) - offset.index_select(0, owner)
     return owner, begin.index_select(0, owner) + step
+
+
+def pool_violating_runs(z: torch.Tensor):
+    """Parallel PAVA: the blocks of the non-decreasing least-squares fit of every row.
+
+    z : float64 (n_rows, d). Each round pools, in every row at once, every
+    maximal run of adjacent blocks whose means strictly decrease (segment sums
+    by ``index_add_``); it stops when no run is left. Returns ``(means, sizes,
+    rounds)``: the final blocks' means and sizes (float64, all rows' blocks in
+    order, flattened) and the number of rounds. O(d) work and O(log d) depth per
+    round, one host sync per round; O(d) rounds on a cascade.
+    """
+    n_rows, d = z.shape
+    sums = z.reshape(-1)  # one block per entry: sum z_k, size 1, mean z_k
+    sizes = torch.ones_like(sums)  # float64: exact counts, no casts in the means
+    means = sums
+    batched = n_rows > 1
+    if batched:
+        row = torch.arange(n_rows, device=z.device).repeat_interleave(d)
+    rounds = 0
+    while True:
+        # A block opens a pooled block unless its left neighbour's mean is
+        # strictly above its own (in the same row): runs of strict decreases pool.
+        opens = torch.empty_like(means, dtype=torch.bool)
+        opens[0] = True
+        torch.le(means[:-1], means[1:], out=opens[1:])
+        if batched:
+            opens[1:] |= row[:-1] != row[1:]
+        group = torch.cumsum(opens, 0)  # 1-based pooled block of each block
+        n_groups = int(group[-1])  # the one host sync of the round
+        if n_groups == sums.shape[0]:
+            return means, sizes, rounds
+        # Slot 0 of the pooled arrays is never hit (groups are 1-based): dropped.
+        sums = z.new_zeros(n_groups + 1).index_add_(0, group, sums)[1:]
+        sizes = z.new_zeros(n_groups + 1).index_add_(0, group, sizes)[1:]
+        if batched:
+            # Every member of a pooled block has the same row: any write wins.
+            row = row.new_empty(n_groups + 1).scatter_(0, group, row)[1:]
+        means = sums / sizes
+        rounds += 1
