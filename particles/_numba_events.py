@@ -64,10 +64,9 @@ import numpy as np
 
 from prox.transform import velocity_jit
 
+from ._heap import before, heapify, place, push, sink
+
 __all__ = ["simulate_sorted", "collision_time"]
-
-_ARITY = 4  # children per heap node: half the levels of a binary heap, one cache line
-
 
 @numba.njit(inline="always", cache=True)
 def _mean_velocity(a, b, d):
@@ -89,79 +88,22 @@ def collision_time(mean_a, a, b, mean_b, c, d):
 
 
 @numba.njit(inline="always", cache=True)
-def _before(time_1, left_1, time_2, left_2):
-    # Heap order: (time, left head) lexicographically.
-    return time_1 < time_2 or (time_1 == time_2 and left_1 < left_2)
-
-
-@numba.njit(cache=True)
-def _sink(htime, hpair, pos, slot, size):
-    """Move the entry at ``slot`` down to its place (hole-based sift-down)."""
-    time, pair = htime[slot], hpair[slot]
-    while True:
-        first = _ARITY * slot + 1
-        if first >= size:
-            break
-        # Earliest child, selected without data-dependent branches (the
-        # comparisons are unpredictable; conditional moves are not).
-        best, best_time, best_pair = first, htime[first], hpair[first]
-        for child in range(first + 1, min(first + _ARITY, size)):
-            child_time, child_pair = htime[child], hpair[child]
-            take = (child_time < best_time) | ((child_time == best_time) & (child_pair < best_pair))
-            best = child if take else best
-            best_time = child_time if take else best_time
-            best_pair = child_pair if take else best_pair
-        if not _before(best_time, best_pair, time, pair):
-            break
-        htime[slot], hpair[slot] = best_time, best_pair
-        pos[best_pair] = slot
-        slot = best
-    htime[slot], hpair[slot] = time, pair
-    pos[pair] = slot
-
-
-@numba.njit(cache=True)
-def _place(htime, hpair, pos, slot, size):
-    """Move the entry at ``slot`` (whose key changed) up or down to its place."""
-    time, pair = htime[slot], hpair[slot]
-    start = slot
-    while slot > 0:
-        parent = (slot - 1) // _ARITY
-        if not _before(time, pair, htime[parent], hpair[parent]):
-            break
-        htime[slot], hpair[slot] = htime[parent], hpair[parent]
-        pos[hpair[slot]] = slot
-        slot = parent
-    htime[slot], hpair[slot] = time, pair
-    pos[pair] = slot
-    if slot == start:
-        _sink(htime, hpair, pos, slot, size)
-
-
-@numba.njit(inline="always", cache=True)
 def _is_local_min(pair, ptime, nxt, prv, d):
     # The pair (pair, nxt[pair]) comes before both neighbouring pairs.
     left = prv[pair]
-    if left >= 0 and _before(ptime[left], left, ptime[pair], pair):
+    if left >= 0 and before(ptime[left], left, ptime[pair], pair):
         return False
     right = nxt[pair]
-    if nxt[right] < d and _before(ptime[right], right, ptime[pair], pair):
+    if nxt[right] < d and before(ptime[right], right, ptime[pair], pair):
         return False
     return True
-
-
-@numba.njit(cache=True)
-def _push(htime, hpair, pos, pair, time, size):
-    htime[size], hpair[size] = time, pair
-    _place(htime, hpair, pos, size, size + 1)
-    return size + 1
 
 
 @numba.njit(inline="always", cache=True)
 def _wake(htime, hpair, pos, ptime, nxt, prv, pair, size, d):
     # Put a dormant pair into the heap if it is now a local minimum.
     if pos[pair] < 0 and _is_local_min(pair, ptime, nxt, prv, d):
-        return _push(htime, hpair, pos, pair, ptime[pair], size)
+        return push(htime, hpair, pos, pair, ptime[pair], size)
     return size
 
 
@@ -195,8 +137,7 @@ def simulate_sorted(xs, t_stop, mean, nxt, prv, pos, ptime, htime, hpair,
             htime[size], hpair[size] = ptime[k], k
             pos[k] = size
             size += 1
-    for slot in range((size - 2) // _ARITY, -1, -1):  # heapify, O(d)
-        _sink(htime, hpair, pos, slot, size)
+    heapify(htime, hpair, pos, size)
     n_events = 0
     while size > 0:
         t_now = htime[0]
@@ -208,7 +149,7 @@ def simulate_sorted(xs, t_stop, mean, nxt, prv, pos, ptime, htime, hpair,
         size -= 1
         if size > 0:
             htime[0], hpair[0] = htime[size], hpair[size]
-            _sink(htime, hpair, pos, 0, size)
+            sink(htime, hpair, pos, 0, size)
         # Merge A = [a, b) with B = [b, c): add the triples (as weighted means).
         b = nxt[a]
         c = nxt[b]
@@ -233,7 +174,7 @@ def simulate_sorted(xs, t_stop, mean, nxt, prv, pos, ptime, htime, hpair,
             pos[b] = -1
             if slot >= 0:
                 htime[slot], hpair[slot] = ptime[a], a
-                _place(htime, hpair, pos, slot, size)
+                place(htime, hpair, pos, slot, size)
         p = prv[a]
         if p >= 0:
             old_time = ptime[p]
@@ -241,7 +182,7 @@ def simulate_sorted(xs, t_stop, mean, nxt, prv, pos, ptime, htime, hpair,
             later_left = ptime[p] > old_time
             if pos[p] >= 0:
                 htime[pos[p]] = ptime[p]
-                _place(htime, hpair, pos, pos[p], size)
+                place(htime, hpair, pos, pos[p], size)
         # Wake the pairs that just became local minima: the two recomputed ones,
         # and an outer neighbour of one whose time moved LATER. In exact
         # arithmetic a recomputed time only moves earlier; but when several

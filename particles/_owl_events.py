@@ -19,11 +19,12 @@ Events. Pair ``a`` is the cluster at head ``a`` and the one below it:
 * a *wall* event when the lower one is the wall: ``[a, b)`` reaches 0 at
   ``mx_a / mt_a`` (at once for zeros in ``w``) and joins the wall.
 
-Every pair is in a binary heap ordered by (time, head), so simultaneous events
-pop top to bottom. After an event, the times of the pairs it touches are
-recomputed and their entries moved up OR down: merging speeds a pair up, but a
-cluster that stops at the wall makes the pair above it later. Recomputed times
-are clamped to ``t >= t_now`` and snapped to ``t_now`` within a few ulps of it,
+Every pair is in one indexed heap (``particles._heap``) ordered by (time,
+head), so simultaneous events pop top to bottom. After an event, the times of
+the pairs it touches are recomputed and their entries moved up OR down: merging
+speeds a pair up, but a cluster that stops at the wall makes the pair above it
+later. Recomputed times are clamped to ``t >= t_now`` and snapped to ``t_now``
+within a few ulps of it,
 so events that are simultaneous in exact arithmetic (evenly spaced grids,
 OSCAR's affine weights) stay simultaneous under rounding instead of drifting
 apart or into the past.
@@ -36,70 +37,14 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from ._heap import heapify, place, remove
+
 __all__ = ["simulate_owl_sorted", "MERGE", "WALL"]
 
 MERGE = 0
 WALL = 1
 #: Times within this many ulps (relative) of now are now (see the module docstring).
 _SNAP = 8.0 * np.finfo(np.float64).eps
-
-
-@numba.njit(inline="always", cache=True)
-def _before(time_1, pair_1, time_2, pair_2):
-    return time_1 < time_2 or (time_1 == time_2 and pair_1 < pair_2)
-
-
-@numba.njit(cache=True)
-def _sift_up(htime, hpair, pos, slot):
-    time, pair = htime[slot], hpair[slot]
-    while slot > 0:
-        parent = (slot - 1) // 2
-        if not _before(time, pair, htime[parent], hpair[parent]):
-            break
-        htime[slot], hpair[slot] = htime[parent], hpair[parent]
-        pos[hpair[slot]] = slot
-        slot = parent
-    htime[slot], hpair[slot] = time, pair
-    pos[pair] = slot
-    return slot
-
-
-@numba.njit(cache=True)
-def _sift_down(htime, hpair, pos, slot, size):
-    time, pair = htime[slot], hpair[slot]
-    while True:
-        child = 2 * slot + 1
-        if child >= size:
-            break
-        if child + 1 < size and _before(htime[child + 1], hpair[child + 1],
-                                        htime[child], hpair[child]):
-            child += 1
-        if not _before(htime[child], hpair[child], time, pair):
-            break
-        htime[slot], hpair[slot] = htime[child], hpair[child]
-        pos[hpair[slot]] = slot
-        slot = child
-    htime[slot], hpair[slot] = time, pair
-    pos[pair] = slot
-
-
-@numba.njit(cache=True)
-def _place(htime, hpair, pos, slot, size):
-    """Restore heap order after the key at ``slot`` moved in either direction."""
-    if _sift_up(htime, hpair, pos, slot) == slot:
-        _sift_down(htime, hpair, pos, slot, size)
-
-
-@numba.njit(cache=True)
-def _remove(htime, hpair, pos, slot, size):
-    """Delete the entry at ``slot``; return the new size."""
-    pos[hpair[slot]] = -1
-    size -= 1
-    if slot < size:
-        htime[slot], hpair[slot] = htime[size], hpair[size]
-        pos[hpair[slot]] = slot
-        _place(htime, hpair, pos, slot, size)
-    return size
 
 
 @numba.njit(cache=True)
@@ -150,13 +95,12 @@ def simulate_owl_sorted(xs, theta, ev_time, ev_kind, ev_head, ev_split, ev_stop,
         hpair[a] = a
         pos[a] = a
     size = d
-    for slot in range((size - 2) // 2, -1, -1):
-        _sift_down(htime, hpair, pos, slot, size)
+    heapify(htime, hpair, pos, size)
     n = 0
     while size > 0 and htime[0] < np.inf:
         t_now = max(t_now, htime[0])
         a = hpair[0]
-        size = _remove(htime, hpair, pos, 0, size)
+        size = remove(htime, hpair, pos, 0, size)
         b = nxt[a]
         ev_time[n] = t_now
         ev_head[n] = a
@@ -171,7 +115,7 @@ def simulate_owl_sorted(xs, theta, ev_time, ev_kind, ev_head, ev_split, ev_stop,
             p = prv[a]
             if p >= 0:
                 htime[pos[p]] = _pair_time(p, mx, mt, nxt, wall, t_now)
-                _place(htime, hpair, pos, pos[p], size)
+                place(htime, hpair, pos, pos[p], size)
         else:
             # Merge B = [b, c) into A = [a, b): mean position and mean speed.
             c = nxt[b]
@@ -182,7 +126,7 @@ def simulate_owl_sorted(xs, theta, ev_time, ev_kind, ev_head, ev_split, ev_stop,
             if c < d:
                 prv[c] = a
             if pos[b] >= 0:  # B's own pair is gone: A now owns it
-                size = _remove(htime, hpair, pos, pos[b], size)
+                size = remove(htime, hpair, pos, pos[b], size)
             ev_kind[n] = MERGE
             ev_split[n] = b
             ev_stop[n] = c
@@ -190,10 +134,10 @@ def simulate_owl_sorted(xs, theta, ev_time, ev_kind, ev_head, ev_split, ev_stop,
             htime[size], hpair[size] = _pair_time(a, mx, mt, nxt, wall, t_now), a
             pos[a] = size
             size += 1
-            _place(htime, hpair, pos, size - 1, size)
+            place(htime, hpair, pos, size - 1, size)
             p = prv[a]
             if p >= 0:
                 htime[pos[p]] = _pair_time(p, mx, mt, nxt, wall, t_now)
-                _place(htime, hpair, pos, pos[p], size)
+                place(htime, hpair, pos, pos[p], size)
         n += 1
     return n
