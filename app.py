@@ -132,13 +132,20 @@ with st.sidebar:
 watch, compare_tab, validate, train_tab = st.tabs(["Watch", "Compare", "Validate", "Train"])
 
 # ------------------------------------------------------------------ watch
-def toggle_play() -> None:
-    """Play from the time shown (from 0 if it stands at the end), or pause where it is."""
-    playing = not st.session_state.get("playing", False)
-    st.session_state["playing"] = playing
+def set_playing(play: bool) -> None:
+    """Play from the time shown (from 0 if it stands at the end), or pause where it is.
+
+    The button passes the state it asks for, not "toggle": a click that reaches
+    the app twice (a timer tick racing it, or the run st.rerun starts) asks for
+    the same state twice, and the second time changes nothing.
+    """
+    if st.session_state.get("playing", False) == play:
+        return
+    st.session_state["playing"] = play
     end = st.session_state.get("t_end_shown", 0.0)
-    if playing and st.session_state.get("t", 0.0) >= end:
+    if play and st.session_state.get("t", 0.0) >= end:
         st.session_state["t"] = 0.0
+    st.session_state["timer_changed"] = True  # a full run starts or stops the timer
 
 
 def watch_panel(w_bytes: bytes, lam: float) -> None:
@@ -154,9 +161,10 @@ def watch_panel(w_bytes: bytes, lam: float) -> None:
             st.session_state["t_end_shown"] = end
             playing = st.session_state.get("playing", False)
             c_play, c_slider = st.columns([1, 8], vertical_alignment="bottom")
-            if c_play.button("❚❚ Pause" if playing else "▶ Play", key="play",
-                             help="step the time t forward from where it stands"):
-                toggle_play()
+            c_play.button("❚❚ Pause" if playing else "▶ Play", key="play",
+                          help="step the time t forward from where it stands",
+                          on_click=set_playing, args=(not playing,))
+            if st.session_state.pop("timer_changed", False):
                 st.rerun()  # a full run starts or stops the fragment's timer
             # The time kept across reruns (the slider's state is dropped on runs
             # that do not draw it), clamped to this λ's range.
