@@ -1,13 +1,19 @@
-"""The Streamlit demo's logic: inputs, figures and the solver comparison.
+"""The Streamlit demo: its logic modules, and the views in :mod:`demo.views`.
 
-``app.py`` only lays out pages and calls these; everything a test needs is here.
+``app.py`` only wires the views together; everything a test needs is in a module here.
 
-* :mod:`demo.inputs`   presets and :func:`~demo.inputs.parse_vector` (paste/upload)
-* :mod:`demo.figures`  plotly figures of a :class:`particles.Trajectory`
-* :mod:`demo.compare`  every solver of :data:`prox.SOLVERS` on one input; scaling in d
-* :mod:`demo.timeline` the Watch tab's time axes, time slider and Play steps
-* :mod:`demo.validate` the Validate tab's table of the groups a candidate gets wrong
-* :mod:`demo.page`     a failing section of the page becomes a message; wording
+Logic (no Streamlit):
+
+* :mod:`demo.inputs`        presets and :func:`~demo.inputs.parse_vector` (paste/upload)
+* :mod:`demo.figures`       plotly figures of a :class:`particles.Trajectory`
+* :mod:`demo.penalties`     the family (WSR + L1, OSCAR, OWL, GrOWL) as paths and figures
+* :mod:`demo.compare`       every solver of :data:`prox.SOLVERS` on one input; scaling in d
+* :mod:`demo.timeline`      the time axes' ends and the exact step function of the groups
+* :mod:`demo.validate`      the Validate tab's table of the groups a candidate gets wrong
+* :mod:`demo.train_figures` the Train tab's figures of a saved training run
+* :mod:`demo.page`          a failing section of the page becomes a message; wording
+
+Views (Streamlit): :mod:`demo.views`, one render function per part of the page.
 """
 from .inputs import MAX_BYTES, MAX_ENTRIES, PRESETS, format_vector, make_preset, parse_vector
 

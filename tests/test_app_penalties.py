@@ -1,4 +1,4 @@
-"""The penalty selector of the Watch tab (demo/penalties.py, demo/penalty_watch.py, app.py)."""
+"""The penalty selector of the Watch tab (demo/penalties.py, demo/views/penalty.py, app.py)."""
 from __future__ import annotations
 
 import json

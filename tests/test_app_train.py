@@ -1,7 +1,7 @@
 """The app's Train tab, driven headless with Streamlit's AppTest.
 
 The whole app is checked once (the tab is there and draws the saved runs); the tab's
-own behaviour is driven through ``render_train_tab`` on small results files written
+own behaviour is driven through ``demo.views.train.render_train`` on small results files written
 to a temporary folder (tiny runs: one channel, two epochs), so a live run takes a
 second. Widgets are found by key; ``.run()`` follows every interaction.
 """
@@ -18,7 +18,7 @@ pytest.importorskip("streamlit")
 
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from demo.train_view import (  # noqa: E402
+from demo.train_figures import (  # noqa: E402
     accuracy_figure,
     distinct_figure,
     filters_figure,
@@ -35,9 +35,9 @@ TINY = RunConfig(variant="shuffled", model="fc_wsr", strength=0.3, epochs=2, cha
 
 def _tab(path):
     """The script AppTest runs: just the Train tab, reading ``path``."""
-    from demo.train_view import render_train_tab
+    from demo.views.train import render_train
 
-    render_train_tab(path)
+    render_train(path)
 
 
 def _no_errors(at) -> None:

@@ -1,7 +1,7 @@
-"""The Watch tab for the penalties other than WSR: sidebar controls and the tab's layout.
+"""The Watch tab for the penalties other than WSR: sidebar controls and the view.
 
-``app.py`` calls :func:`controls` in the sidebar (after its "penalty"
-selectbox) and :func:`render` inside the Watch tab when the penalty is not
+:func:`demo.views.sidebar.render_sidebar` calls :func:`controls` (after its "penalty"
+selectbox) and :func:`demo.views.watch.render_watch` calls :func:`render` when it is not
 "WSR". The maths and figures are in :mod:`demo.penalties`; this module only
 lays them out. Any failure becomes one ``st.error`` (no traceback).
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from . import page, penalties
+from .. import page, penalties
 
 __all__ = ["PENALTIES", "controls", "render"]
 
