@@ -37,7 +37,7 @@ from tqdm import tqdm
 
 from benchmarks.common import time_calls
 from prox import solve
-from prox.divide_conquer import round_bound
+from prox.solvers.divide_conquer import round_bound
 from prox.worst_cases import cascade, separated, staircase
 
 SOLVERS = ("parallel_pava", "divide_conquer", "lower_sets")
@@ -60,7 +60,7 @@ PATIENCE = 3.0
 def dc_bound(d: int) -> int:
     """The issue's round target for divide and conquer: ``L^2 + L``, ``L = log2(P)``.
 
-    Twice the proven bound ``L(L+1)/2`` (:func:`prox.divide_conquer.round_bound`).
+    Twice the proven bound ``L(L+1)/2`` (:func:`prox.solvers.divide_conquer.round_bound`).
     """
     return 2 * round_bound(d)
 

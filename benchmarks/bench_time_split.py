@@ -1,4 +1,4 @@
-"""Benchmark the time split (``particles._time_split``): rounds on every input, and CPU time.
+"""Benchmark the time split (``particles.backends.time_split``): rounds and CPU time.
 
 1. Rounds table (torch on the CPU; rounds are the parallel depth, measured
    without a GPU): for d = 2^10 .. 2^16 and every input family, the rounds
@@ -6,12 +6,11 @@
    time recursion, the height of the merge tree, the old torch event rounds
    (``simulate(tensor, backend="torch_events").rounds``, slow: only up to ``--old-max``) and
    the wall time of the gap times.
-2. The time split as a ``simulate`` replacement on the CPU: gap times + the
-   event log (``simulate_time_split``) against ``numpy.argsort`` and
+2. The time split as a ``simulate`` backend on the CPU: gap times + the
+   event log (``simulate(w, backend="torch")``) against ``numpy.argsort`` and
    ``numpy.sort`` of the same float64 random normal input, same process, and
-   the Numba event loop (``particles.simulate``) beside it; "streaming" is
-   the same recursion in Numba (``simulate_time_split_numba``), "torch" the
-   batched torch one on the CPU (up to ``--split-max``, it needs O(K d) memory).
+   the Numba event loop (``simulate(w, backend="numba")``) beside it (the time
+   split up to ``--split-max``: it needs O(K d) memory).
 
 Usage::
 
@@ -30,9 +29,7 @@ import torch
 
 from benchmarks.common import markdown_table, simd_features, time_calls, write_json
 from particles import simulate
-from particles._time_split import gap_times_rows, simulate_time_split
-from particles._time_split_numba import simulate_time_split_numba
-from particles._time_split_tree import events_from_gap_times
+from particles.backends.time_split import events_from_gap_times, gap_times_rows
 from prox.worst_cases import input_families
 
 
@@ -69,21 +66,17 @@ def rounds_table(log_sizes, old_max, rng):
 
 def cpu_table(sizes, split_max, repeats, rng):
     simulate(rng.standard_normal(1000))  # compile / load the cached kernels
-    simulate_time_split(rng.standard_normal(1000))
-    simulate_time_split_numba(rng.standard_normal(1000))
+    simulate(rng.standard_normal(1000), backend="torch")
     rows = []
     for d in sizes:
         w = rng.standard_normal(d)
         t_sort, _ = time_calls(lambda: np.sort(w), repeats=repeats)
         t_argsort, _ = time_calls(lambda: np.argsort(w), repeats=repeats)
         t_events, _ = time_calls(lambda: simulate(w, backend="numba"), repeats=repeats)
-        t_stream, _ = time_calls(lambda: simulate_time_split_numba(w), repeats=1)
         row = dict(d=d, sort_s=t_sort, argsort_s=t_argsort, events_s=t_events,
-                   events_over_argsort=t_events / t_argsort, events_over_sort=t_events / t_sort,
-                   streaming_s=t_stream, streaming_over_argsort=t_stream / t_argsort,
-                   streaming_over_sort=t_stream / t_sort)
+                   events_over_argsort=t_events / t_argsort, events_over_sort=t_events / t_sort)
         if d <= split_max:
-            t_split, _ = time_calls(lambda: simulate_time_split(w), repeats=1)
+            t_split, _ = time_calls(lambda: simulate(w, backend="torch"), repeats=1)
             row.update(time_split_s=t_split, time_split_over_argsort=t_split / t_argsort,
                        time_split_over_sort=t_split / t_sort)
         rows.append(row)
@@ -121,8 +114,7 @@ def main(argv=None):
     if cpu:
         print("\n### simulate on the CPU vs numpy (float64 random normal)\n")
         print(markdown_table(cpu, ["d", "sort_s", "argsort_s", "events_s", "events_over_argsort",
-                                   "events_over_sort", "streaming_s", "streaming_over_argsort",
-                                   "streaming_over_sort", "time_split_s",
+                                   "events_over_sort", "time_split_s",
                                    "time_split_over_argsort", "time_split_over_sort"]))
     if args.json:
         if args.json.exists() and not rounds:  # a CPU-only run keeps the rounds table

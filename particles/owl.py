@@ -13,7 +13,7 @@ and the signs are those of ``w`` (``docs/maths.md``, the OWL family):
 * GrOWL does this on the row norms of a matrix and rescales every row.
 
 :func:`simulate_owl` runs the event simulation once (Numba,
-:mod:`particles._owl_events`) and returns an :class:`OwlTrajectory` that
+:mod:`particles.backends.owl_events`) and returns an :class:`OwlTrajectory` that
 answers for every ``t`` at once; :func:`simulate_growl` does the same for
 GrOWL and returns a :class:`GrowlTrajectory`.
 """
@@ -25,7 +25,7 @@ from prox.owl import check_theta
 from prox.scaling import power_of_two_scale
 from prox.validation import check_strength, check_times, check_weights, is_torch_tensor
 
-from . import _owl_events
+from .backends import owl_events
 from .trajectory import check_cluster_count
 
 __all__ = ["simulate_owl", "simulate_growl", "OwlTrajectory", "GrowlTrajectory",
@@ -199,7 +199,7 @@ def _run_owl(magnitudes: np.ndarray, theta: np.ndarray, sign_source: np.ndarray)
     xs = np.ascontiguousarray(magnitudes[order])
     time, position = np.empty(d), np.empty(d)
     kind, head, split, stop = (np.empty(d, np.int64) for _ in range(4))
-    n = _owl_events.simulate_owl_sorted(xs, theta, time, kind, head, split, stop,
+    n = owl_events.simulate_owl_sorted(xs, theta, time, kind, head, split, stop,
                                         position) if d else 0
     events = np.empty(n, OWL_EVENT_DTYPE)
     events["time"], events["kind"] = time[:n], _KIND_NAMES[kind[:n]]

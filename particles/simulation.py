@@ -7,7 +7,7 @@ from prox.scaling import power_of_two_scale
 from prox.sort_keys import sort_with_order as sort_rows
 from prox.validation import check_weights, is_torch_tensor, result_dtype
 
-from . import _numba_events
+from .backends import numba_events
 from .batch import TrajectoryBatch
 from .trajectory import Trajectory
 
@@ -53,11 +53,11 @@ def _simulate_numba(row: np.ndarray, like) -> Trajectory:
         return _trivial(xs, order, "numba", like, None)
     # Run on unit-scale data so no difference or sum overflows near 1e308.
     scale = power_of_two_scale(float(max(-xs[0], xs[-1])))
-    index = _numba_events.index_dtype(d)
+    index = numba_events.index_dtype(d)
     time, position = np.empty(d - 1), np.empty(d - 1)
     head, split, stop = (np.empty(d - 1, index) for _ in range(3))
-    n = _numba_events.simulate_sorted(
-        np.asarray(xs, np.float64) / scale, np.inf, *_numba_events.allocate(d).values(),
+    n = numba_events.simulate_sorted(
+        np.asarray(xs, np.float64) / scale, np.inf, *numba_events.allocate(d).values(),
         time, head, split, stop, position, True,
     )
     if n != d - 1:  # every pair meets at a finite time; a miss is a bug, not bad input
@@ -86,11 +86,10 @@ def _simulate_time_split(rows, like) -> list[Trajectory]:
     """All rows (rows, d) of a tensor through the divide and conquer over time.
 
     The gap closing times of every row come from one batched computation whose
-    depth is polylogarithmic in d (:mod:`particles._time_split`); the event log
+    depth is polylogarithmic in d (:mod:`particles.backends.time_split`); the event log
     is read off them (a stable sort by time, then one pass).
     """
-    from ._time_split import gap_times_rows
-    from ._time_split_tree import events_from_gap_times
+    from .backends.time_split import events_from_gap_times, gap_times_rows
 
     xs, order, scaled, scales = _sorted_scaled_rows(rows)
     n_rows, d = xs.shape
@@ -111,7 +110,7 @@ def _simulate_time_split(rows, like) -> list[Trajectory]:
 
 def _simulate_event_rounds(rows, like) -> list[Trajectory]:
     """All rows (rows, d) of a tensor through parallel event rounds (the teaching backend)."""
-    from ._torch_events import simulate_rounds
+    from .backends.torch_events import simulate_rounds
 
     xs, order, scaled, scales = _sorted_scaled_rows(rows)
     n_rows, d = xs.shape

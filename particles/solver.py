@@ -3,7 +3,7 @@
 Registered through ``prox.register_solver`` (in ``particles/__init__.py``), so
 ``prox.prox_ws(w, lam, method="events")`` works. Per row: sort (packed keys),
 pop collisions in time order while their time is <= ``lam``
-(``_numba_events.simulate_sorted`` with ``t_stop=lam``, nothing recorded),
+(``numba_events.simulate_sorted`` with ``t_stop=lam``, nothing recorded),
 then write each cluster's position at ``lam``, its mean start position
 re-summed from the sorted row plus ``lam`` times its mean velocity, scattered
 to the original order. No Trajectory is built.
@@ -19,7 +19,7 @@ import numpy as np
 from prox.scaling import power_of_two_scale
 from prox.sort_keys import sort_with_order as sort_rows
 
-from . import _numba_events
+from .backends import numba_events
 
 __all__ = ["prox_events_rows"]
 
@@ -30,9 +30,9 @@ def _prox_rows(xs, order, lam, scale, out, mean, nxt, prv, pos, ptime, htime, hp
     # ev_f / ev_i: empty placeholders, nothing is recorded.
     n_rows, d = xs.shape
     for r in range(n_rows):
-        _numba_events.simulate_sorted(xs[r], lam, mean, nxt, prv, pos, ptime, htime, hpair,
+        numba_events.simulate_sorted(xs[r], lam, mean, nxt, prv, pos, ptime, htime, hpair,
                                       ev_f, ev_i, ev_i, ev_i, ev_f, False)
-        _numba_events.positions_from_clusters(xs[r], nxt, lam, scale, sorted_row)
+        numba_events.positions_from_clusters(xs[r], nxt, lam, scale, sorted_row)
         for k in range(d):
             out[r, order[r, k]] = sorted_row[k]
 
@@ -51,7 +51,7 @@ def prox_events_rows(rows: np.ndarray, lam: float):
     order, xs = sort_rows(rows)
     # Segment sums of xs / scale cannot overflow (a power of two: exact).
     scale = power_of_two_scale(float(np.abs(xs).max()))
-    index = _numba_events.index_dtype(d)
-    _prox_rows(xs, order, float(lam), scale, out, *_numba_events.allocate(d).values(),
+    index = numba_events.index_dtype(d)
+    _prox_rows(xs, order, float(lam), scale, out, *numba_events.allocate(d).values(),
                np.empty(0), np.empty(0, index), np.empty(d))
     return out, None

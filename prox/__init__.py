@@ -16,14 +16,16 @@ Public API (the maths: docs/maths.md)::
 ``SOLVERS`` holds prox's own solvers and those of every installed package that
 declares itself under the ``prox.solvers`` entry-point group (this project's
 ``particles`` adds ``"events"``): such packages call :func:`register_solver`
-when imported, and prox imports them at the end of its own import. Without
-the package metadata (a bare checkout on ``sys.path``), ``import particles``
-registers them just the same.
+when imported, and prox imports them the first time ``SOLVERS`` is listed or
+asked for a name it does not hold (``SOLVERS["events"]``, ``method="events"``),
+not at ``import prox``. Without the package metadata (a bare checkout on
+``sys.path``), ``import particles`` registers them just the same.
 
 Submodules: ``prox.owl`` (OWL / OSCAR / GrOWL), ``prox.training`` (proximal
 gradient with torch optimizers), ``prox.sharing`` (count shared values,
 refit groups), ``prox.worst_cases`` (inputs that force the
-most rounds on each parallel solver).
+most rounds on each parallel solver), ``prox.solvers`` (the kernels, one
+algorithm per module), ``prox.sort_keys`` (sort with permutation).
 """
 from .check import ProxCheck, check_prox
 from .dispatch import SOLVERS, ProxResult, auto_method, prox_ws, register_solver, solve
@@ -48,18 +50,3 @@ __all__ = [
     "ProxCheck",
 ]
 
-
-def _load_solver_plugins() -> None:
-    """Import the packages registered under the ``prox.solvers`` entry-point group."""
-    import warnings
-    from importlib.metadata import entry_points
-
-    for entry in entry_points(group="prox.solvers"):
-        try:
-            entry.load()
-        except Exception as error:  # a broken plugin must not break prox itself
-            warnings.warn(f"prox: the solver plugin {entry.name!r} ({entry.value}) failed to "
-                          f"load: {error}", RuntimeWarning, stacklevel=2)
-
-
-_load_solver_plugins()

@@ -14,15 +14,91 @@ A solver is a *rows kernel* ``kernel(rows, lam) -> (out, rounds)``:
 Kernels named by import path (``"package.module:function"``) are imported on
 first use, so importing ``prox`` does not import torch. Other packages add
 their solvers with :func:`prox.register_solver` when they are imported; prox
-itself knows only its own.
+itself knows only its own, and imports the packages declared under the
+``prox.solvers`` entry-point group (:func:`load_plugins`) only when a name it
+does not know is asked for or the whole table is read, so ``import prox``
+stays light.
 """
 from __future__ import annotations
 
 import importlib
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-__all__ = ["SolverSpec", "SOLVER_SPECS", "KINDS", "add_spec"]
+__all__ = ["SolverSpec", "SOLVER_SPECS", "KINDS", "add_spec", "load_plugins", "PluginTable"]
+
+#: The entry-point group under which installed packages declare their solvers.
+PLUGIN_GROUP = "prox.solvers"
+
+_plugins = {"loaded": False}
+
+
+def load_plugins() -> None:
+    """Import, once per process, every package declared under :data:`PLUGIN_GROUP`.
+
+    Such packages call :func:`prox.register_solver` when imported. A plugin that
+    fails to import gives a RuntimeWarning, never an error: a broken plugin must
+    not break prox itself.
+    """
+    if _plugins["loaded"]:
+        return
+    _plugins["loaded"] = True  # first, so the plugins' own reads of the tables do not recurse
+    from importlib.metadata import entry_points
+
+    for entry in entry_points(group=PLUGIN_GROUP):
+        try:
+            entry.load()
+        except Exception as error:
+            warnings.warn(f"prox: the solver plugin {entry.name!r} ({entry.value}) failed to "
+                          f"load: {error}", RuntimeWarning, stacklevel=3)
+
+
+class PluginTable(dict):
+    """A dict of solvers that loads the plugins before it answers about a name it lacks.
+
+    A key that is present is read without importing anything; a missing key,
+    iteration, ``len`` and the views load the plugins first (:func:`load_plugins`),
+    so ``"events" in SOLVERS`` and ``sorted(SOLVERS)`` see every installed solver.
+    """
+
+    def __contains__(self, name) -> bool:
+        if super().__contains__(name):
+            return True
+        load_plugins()
+        return super().__contains__(name)
+
+    def __getitem__(self, name):
+        if not super().__contains__(name):
+            load_plugins()
+        return super().__getitem__(name)
+
+    def get(self, name, default=None):
+        return self[name] if name in self else default
+
+    def __iter__(self):
+        load_plugins()
+        return super().__iter__()
+
+    def __len__(self) -> int:
+        load_plugins()
+        return super().__len__()
+
+    def keys(self):
+        load_plugins()
+        return super().keys()
+
+    def values(self):
+        load_plugins()
+        return super().values()
+
+    def items(self):
+        load_plugins()
+        return super().items()
+
+    def __repr__(self) -> str:
+        load_plugins()
+        return super().__repr__()
 
 #: The array kinds a kernel can take: CPU ndarrays, or torch tensors on any device.
 KINDS = ("numpy", "torch")
@@ -71,7 +147,7 @@ class SolverSpec:
 
 
 #: name -> spec of every registered solver, in registration order.
-SOLVER_SPECS: dict[str, SolverSpec] = {}
+SOLVER_SPECS: dict[str, SolverSpec] = PluginTable()
 
 
 def add_spec(spec: SolverSpec, *, replace: bool = False) -> bool:
@@ -80,7 +156,7 @@ def add_spec(spec: SolverSpec, *, replace: bool = False) -> bool:
     Registering an equal spec again (a module imported twice) changes nothing;
     a different spec under a taken name needs ``replace=True``.
     """
-    old = SOLVER_SPECS.get(spec.name)
+    old = dict.get(SOLVER_SPECS, spec.name)  # what is registered now; no plugin loading
     if old is not None and not replace:
         if old == spec:
             return False
@@ -96,26 +172,26 @@ for _spec in (
     SolverSpec(
         "pava",
         "numpy",
-        "prox.pava:prox_pava_rows",
+        "prox.solvers.pava:prox_pava_rows",
         "sort + pool adjacent violators (Numba, CPU); work O(d log d), sequential",
     ),
     SolverSpec(
         "parallel_pava",
         "torch",
-        "prox.parallel_pava:prox_parallel_pava_rows",
+        "prox.solvers.parallel_pava:prox_parallel_pava_rows",
         "parallel PAVA, all violating runs pooled per round (torch); "
         "rounds O(d) on a cascade",
     ),
     SolverSpec(
         "lower_sets",
         "torch",
-        "prox.lower_sets:prox_lower_sets_rows",
+        "prox.solvers.lower_sets:prox_lower_sets_rows",
         "minimum lower sets, one final block per step (torch); rounds = blocks",
     ),
     SolverSpec(
         "divide_conquer",
         "torch",
-        "prox.divide_conquer:prox_divide_conquer_rows",
+        "prox.solvers.divide_conquer:prox_divide_conquer_rows",
         "divide and conquer over solved halves (torch); depth O(log^3 d), "
         "rounds <= log2(d)(log2(d) + 1) / 2",
     ),

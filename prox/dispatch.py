@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ._arrays import to_rows
-from ._registry import SOLVER_SPECS, SolverSpec, add_spec
+from ._registry import SOLVER_SPECS, PluginTable, SolverSpec, add_spec
 from .scaling import needs_scaling, power_of_two_scale
 from .validation import check_method, check_strength, check_weights, is_torch_tensor
 
@@ -107,7 +107,8 @@ def solve(w, lam, *, method: str = "auto") -> ProxResult:
     """
     w = check_weights(w)
     lam = check_strength(lam, "lam")
-    method = check_method(method, ("auto", *SOLVER_SPECS))
+    if not (isinstance(method, str) and (method == "auto" or method in SOLVER_SPECS)):
+        check_method(method, ("auto", *SOLVER_SPECS))  # raises, naming every solver
     if method == "auto":
         method = auto_method(w)
     spec: SolverSpec = SOLVER_SPECS[method]
@@ -171,7 +172,9 @@ class Solver:
 
 #: name -> callable(w, lam) for every registered prox algorithm (prox's own, plus
 #: those that packages built on prox added with :func:`register_solver`).
-SOLVERS: dict[str, Solver] = {name: Solver(spec) for name, spec in SOLVER_SPECS.items()}
+SOLVERS: dict[str, Solver] = PluginTable(
+    (name, Solver(spec)) for name, spec in dict.items(SOLVER_SPECS)
+)
 
 
 def register_solver(name: str, kind: str, kernel, summary: str, *, replace: bool = False):
@@ -207,6 +210,6 @@ def register_solver(name: str, kind: str, kernel, summary: str, *, replace: bool
     >>> del SOLVERS["identity"], SOLVER_SPECS["identity"]
     """
     spec = SolverSpec(name, kind, kernel, summary)
-    if add_spec(spec, replace=replace) or name not in SOLVERS:
+    if add_spec(spec, replace=replace) or not dict.__contains__(SOLVERS, name):
         SOLVERS[name] = Solver(spec)
     return SOLVERS[name]

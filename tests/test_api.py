@@ -33,6 +33,22 @@ def test_registry_lists_every_solver_after_importing_prox_alone():
     assert {"pava", "events", "parallel_pava", "lower_sets", "divide_conquer"} <= set(names)
 
 
+def test_import_prox_loads_the_plugin_solvers_only_when_asked():
+    # import prox stays light: particles (and what it imports) loads at the first
+    # question about a solver prox does not hold, then answers like a built-in one.
+    program = (
+        "import sys, numpy as np, prox\n"
+        "before = 'particles' in sys.modules\n"
+        "prox.prox_ws(np.arange(4.0), 0.5)\n"
+        "after_pava = 'particles' in sys.modules\n"
+        "out = prox.prox_ws(np.array([0.0, 1.0, 5.0]), 0.5, method='events')\n"
+        "print(before, after_pava, 'particles' in sys.modules, out.tolist())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "False", "True", "[0.5,", "1.0,", "4.5]"]
+
+
 # ----------------------------------------------------------------- requires_grad
 def test_requires_grad_input_gives_a_differentiable_prox():
     w = torch.tensor([0.0, 1.0, 5.0], dtype=torch.float64, requires_grad=True)

@@ -19,7 +19,7 @@ from oracle import assert_close as oracle_assert_close
 from oracle import oracle_prox, oracle_prox_rows  # the independent oracle (tests/oracle.py)
 from prox import solve
 from prox._registry import SOLVER_SPECS
-from prox.divide_conquer import round_bound
+from prox.solvers.divide_conquer import round_bound
 from prox.worst_cases import WORST_CASES, cascade, separated, staircase
 
 TORCH_SOLVERS = ("parallel_pava", "lower_sets", "divide_conquer")
@@ -131,7 +131,7 @@ def test_leading_dimensions_and_empty_batches(name):
 def test_split_prefix_sums_keep_range_sums_exact():
     from fractions import Fraction
 
-    from prox.torch_blocks import split_prefix_sums
+    from prox.solvers.torch_blocks import split_prefix_sums
 
     rng = np.random.default_rng(4)
     z = np.sort(rng.normal(size=2**16)) + 0.5

@@ -355,9 +355,9 @@ def test_register_solver_adds_a_method_everywhere():
         w = np.array([[2.0, 1.0], [0.0, 5.0]])
         np.testing.assert_array_equal(prox_ws(w, 3.0, method="copy_for_test"), w)
         with pytest.raises(ValueError, match="'copy_for_test' is already registered"):
-            register_solver("copy_for_test", "numpy", "prox.pava:prox_pava_rows", "other")
+            register_solver("copy_for_test", "numpy", "prox.solvers.pava:prox_pava_rows", "other")
         replaced = register_solver(
-            "copy_for_test", "numpy", "prox.pava:prox_pava_rows", "pava again", replace=True
+            "copy_for_test", "numpy", "prox.solvers.pava:prox_pava_rows", "pava again", replace=True
         )
         assert SOLVERS["copy_for_test"] is replaced
         pooled = prox_ws(w, 3.0, method="copy_for_test")
@@ -375,7 +375,8 @@ def test_register_solver_adds_a_method_everywhere():
         (("auto", "numpy", _copy_rows, "s"), ValueError, "Invalid name: 'auto'"),
         (("two words", "numpy", _copy_rows, "s"), ValueError, "Invalid name: 'two words'"),
         (("x", "cuda", _copy_rows, "s"), ValueError, "Invalid kind: 'cuda'"),
-        (("x", "numpy", "prox.pava", "s"), ValueError, "Invalid kernel: 'prox.pava'"),
+        (("x", "numpy", "prox.solvers.pava", "s"), ValueError,
+         "Invalid kernel: 'prox.solvers.pava'"),
         (("x", "numpy", 3, "s"), TypeError, "Invalid kernel: 3"),
         (("x", "numpy", _copy_rows, ""), ValueError, "Invalid summary"),
     ],

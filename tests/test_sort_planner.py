@@ -1,11 +1,11 @@
-"""The per-machine choice of the packed-key sort (``prox._sort_keys.sort_plan``)."""
+"""The per-machine choice of the packed-key sort (``prox.solvers._sort_keys.sort_plan``)."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from prox import _sort_keys
-from prox.pava import prox_pava_rows
+from prox.solvers import _sort_keys
+from prox.solvers.pava import prox_pava_rows
 
 
 @pytest.fixture

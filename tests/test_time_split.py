@@ -1,4 +1,4 @@
-"""The time split (``particles._time_split``): gap times, tree, prox, rounds.
+"""The time split (``particles.backends.time_split``): gap times, tree, prox, rounds.
 
 Oracles, independent of the package: gap times by brute force from the
 formula ``t_g = (d-1) min_{i <= g < j} (mean x[g+1..j] - mean x[i..g]) / (j-i+1)``
@@ -18,9 +18,7 @@ from hypothesis import strategies as st
 
 from oracle import oracle_prox, tolerance
 from particles import simulate
-from particles._time_split import gap_times_rows, simulate_time_split
-from particles._time_split_numba import gap_times_numba
-from particles._time_split_tree import events_from_gap_times
+from particles.backends.time_split import events_from_gap_times, gap_times_rows
 from prox.worst_cases import cascade, input_families
 
 
@@ -106,17 +104,6 @@ def test_ties_close_at_zero_exactly():
     assert (gap_times(np.full(77, 2.5)) == 0.0).all()
 
 
-@pytest.mark.parametrize("name", list(input_families(4, np.random.default_rng(0))))
-def test_streaming_cpu_version_matches(name):
-    for d in (2, 3, 13, 400):
-        x = np.sort(input_families(d, np.random.default_rng(d))[name])
-        got, levels = gap_times_numba(x)
-        if d <= 13:
-            assert_close_times(got, brute_gap_times(x), x)
-        else:
-            assert_close_times(got, gap_times(x), x)
-
-
 @pytest.mark.parametrize("d", [0, 1])
 def test_no_gaps(d):
     times, stats = gap_times_rows(torch.zeros((3, d), dtype=torch.float64))
@@ -149,7 +136,7 @@ def test_prox_from_gap_times_matches_oracle(name):
 @pytest.mark.parametrize("seed,d", [(0, 2), (1, 3), (2, 50), (3, 500), (4, 3000)])
 def test_tree_identical_to_simulate_on_random_input(seed, d):
     w = np.random.default_rng(seed).standard_normal(d)
-    ours, reference = simulate_time_split(w), simulate(w, backend="numba")
+    ours, reference = simulate(w, backend="torch"), simulate(w, backend="numba")
     np.testing.assert_array_equal(ours.linkage[:, [0, 1, 3]], reference.linkage[:, [0, 1, 3]])
     # Relative to the time plus the input's scale: both computations difference
     # means, so a time near 0 carries an absolute error of order eps * max|w|.
@@ -169,14 +156,14 @@ def test_events_are_a_valid_merge_order():
     assert (np.diff(time) >= 0).all()
     assert sorted(split - 1) == list(range(8))
     assert head[-1] == 0 and stop[-1] == 9
-    traj = simulate_time_split(x)
+    traj = simulate(x, backend="torch")
     from scipy.cluster.hierarchy import is_valid_linkage
     assert is_valid_linkage(traj.linkage)
 
 
 def test_torch_batch_float32_and_errors():
     rows = torch.randn(4, 30, generator=torch.Generator().manual_seed(0)).to(torch.float32)
-    trajs = simulate_time_split(rows)
+    trajs = simulate(rows, backend="torch")
     assert len(trajs) == 4
     for r, traj in enumerate(trajs):
         prox = traj.prox(0.4)
@@ -184,9 +171,9 @@ def test_torch_batch_float32_and_errors():
         np.testing.assert_allclose(prox.numpy(), oracle_prox(rows[r].double().numpy(), 0.4),
                                    atol=tolerance(rows[r].numpy(), 0.4, np.float32))
     with pytest.raises(ValueError, match="Invalid w"):
-        simulate_time_split(np.zeros((2, 3)))
+        simulate(np.zeros((2, 3, 4)), backend="torch")
     with pytest.raises(ValueError, match="NaN"):
-        simulate_time_split(np.array([0.0, np.nan]))
+        simulate(np.array([0.0, np.nan]), backend="torch")
     with pytest.raises(ValueError, match="probes"):
         gap_times_rows(torch.zeros((1, 4), dtype=torch.float64), probes=1)
     with pytest.raises(ValueError, match="Invalid xs"):

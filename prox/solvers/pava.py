@@ -25,8 +25,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from ..transform import velocity_jit
 from ._sort_keys import sorted_keys
-from .transform import velocity_jit
 
 __all__ = ["prox_pava_rows", "pava_kernel"]
 

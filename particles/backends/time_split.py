@@ -37,7 +37,7 @@ ORDERED BIT PATTERNS of the float64 values (non-negative doubles are ordered
 like their int64 bits): ``bits(s_i) = bits(t_min) + floor(R i / (K + 1))``,
 ``R = bits(t_max) - bits(t_min)``. All probes of all sub-problems of a level
 are the rows of ONE batched weighted prox
-(:func:`particles._time_split_prox.weighted_blocks`); ``C_i`` = number of
+(:func:`particles.backends.time_split.weighted_blocks`); ``C_i`` = number of
 gaps closed at ``s_i``. If the prox at ``t_min`` is one block, every gap lies
 in ``[t_min, t_min]``: a leaf. Else let ``j`` be the largest ``i`` with
 ``2 C_i <= m`` (``m`` gaps) and cut at ``s_j`` and ``s_{j+1}`` (only at ``s_j``
@@ -91,19 +91,22 @@ merge level of the prox and one per search step (its termination test), none
 per element.
 
 ``PROBES = K + 1 = 8``, so the proven bound is ``floor(log2(d - 1)) + 22``
-levels. On the CPU the same recursion streams in Numba
-(``particles._time_split_numba``); there it is slower than the event heap
-(``benchmarks/results/time_split.md``), so the heap stays the CPU backend.
+levels. A Numba version of the same recursion was 1.3-2x slower than the
+event heap on the CPU at d = 1e5 .. 1e7 (``benchmarks/results/time_split.md``,
+column ``streaming_s``), so the heap is the CPU backend and this one serves
+tensors (``simulate(..., backend="torch")``).
 """
 from __future__ import annotations
 
+import numba
+import numpy as np
 import torch
 
-from prox.torch_blocks import flat_ranges, split_prefix_sums
+from prox.solvers.torch_blocks import flat_ranges, split_prefix_sums
+from prox.sort_keys import sort_with_order
+from prox.transform import velocity_jit
 
-from ._time_split_prox import range_mean, weighted_blocks
-
-__all__ = ["gap_times_rows", "simulate_time_split", "PROBES"]
+__all__ = ["gap_times_rows", "events_from_gap_times", "PROBES"]
 
 #: Probe times per sub-problem and level: ``K + 1`` (``s_0 = t_min`` and ``K`` more).
 PROBES = 8
@@ -406,39 +409,199 @@ def _empty_level(device):
     return _Level(empty_i, empty_i, empty_i, empty_i, empty_f, empty_f)
 
 
-def simulate_time_split(w, *, probes: int = PROBES):
-    """The particle system's whole merge history from the time split.
+# ------------------------------------------------------------------ batched weighted prox
+# Batched weighted prox for the time split: the blocks of many super-particle rows at once.
+#
+# One call solves every (sub-problem, probe time) pair of a level of
+# :mod:`particles.backends.time_split`. A *row* is a run of adjacent super-particles of
+# one sorted input row; super-particle ``e`` is the run ``[lo[e], hi[e])`` of
+# sorted indices of original row ``orow[e]``, with mass ``hi - lo``, mean start
+# ``X_e = mean(x[lo:hi])`` and mean velocity ``V_e = (d - lo - hi) / (d - 1)``
+# (the velocity of its middle rank). At the row's probe time ``s`` the fit of a
+# block of consecutive super-particles ``p..q`` is the mean of ``x + s c`` over
+# the original run ``[lo[p], hi[q])``::
+#
+#     fit(p..q) = mean(x[lo[p]:hi[q]]) + s * (d - lo[p] - hi[q]) / (d - 1)
+#
+# which is the mass-weighted mean of the super-particles' ``X + s V``: a block
+# mean of super-particles is a plain mean over the particles they hold, read
+# from prefix sums of the ORIGINAL row. So the weighted problem needs no weight
+# arrays, and the result is the non-decreasing weighted isotonic fit of
+# ``X + s V`` with weights ``hi - lo``.
+#
+# Algorithm: divide and conquer over positions (the same merge step as
+# ``prox.solvers.divide_conquer``, whose docstring proves it): pad each row to a power
+# of two with dummies (fit ``+inf``), lay the padded rows out largest first, so
+# that every row starts at a multiple of its padded length (a row of padded
+# length ``2^k`` then never straddles a midpoint of a merge level ``>= k``), and
+# merge solved halves level by level. At each level a merge touches only
+# segments that lie inside one row, so rows never pool into each other. The
+# left end of the one new block is found by a binary search whose test is
+# "the block from ``p`` to the last B entry with fit ``<= mu`` has mean ``<= mu``";
+# the right end is the last argmin of the pooled means over B's block ends.
+#
+# Rounds: binary-search steps executed; at most ``l (l + 1) / 2`` for padded
+# rows of length ``2^l`` (``prox.solvers.divide_conquer``). Work O(N log N) for ``N``
+# padded entries. Host syncs: two per merge level (work-list sizes) plus one per
+# search step (the termination test).
 
-    w : 1-D array_like, or a torch tensor of shape (d,) or (rows, d) (run on
-        its device, all rows in one batch). float32/float64/integer, finite.
-    Returns a :class:`particles.Trajectory` (a list of them for 2-D input),
-    ``backend="time_split"``, ``rounds`` = the batch's sequential steps
-    (:func:`gap_times_rows`). Same tree and times (to rounding) as
-    ``particles.simulate``.
+
+def range_mean(prefix: torch.Tensor, orow: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor):
+    """``mean(x[orow, lo:hi])`` from split prefix sums, elementwise.
+
+    ``prefix``: float64 (rows, d + 1, 2), exclusive split prefix sums of the
+    sorted rows (exact coarse part, small fine part; see
+    ``prox.solvers.torch_blocks.split_prefix_sums``): a range mean is accurate to
+    about ``eps * |range sum| / length``. ``orow, lo, hi``: int64, same shape,
+    ``lo < hi``.
     """
-    import numpy as np
+    width = prefix.shape[1]
+    flat = prefix.reshape(-1, 2)
+    base = orow * width
+    upper = flat.index_select(0, (base + hi).reshape(-1))
+    lower = flat.index_select(0, (base + lo).reshape(-1))
+    total = (upper[:, 0] - lower[:, 0]) + (upper[:, 1] - lower[:, 1])
+    return (total / (hi - lo).reshape(-1).to(total.dtype)).reshape(lo.shape)
 
-    from prox.validation import check_weights, is_torch_tensor, result_dtype
 
-    from ._time_split_tree import events_from_gap_times
-    from .trajectory import Trajectory
+def weighted_blocks(real, row_id, orow, lo, hi, probe, prefix, d: int, levels: int):
+    """Block starts of the weighted isotonic fit of every padded row of a flat layout.
 
-    w = check_weights(w)
-    torch_input = is_torch_tensor(w)
-    if w.ndim not in (1, 2) or (w.ndim == 2 and not torch_input):
-        raise ValueError(
-            f"Invalid w: shape {tuple(w.shape)}; expected 1-D (or 2-D for a torch tensor)"
+    Parameters (all 1-D of length ``N``, a multiple of ``2^levels``; rows are
+    padded to powers of two ``<= 2^levels`` and start at multiples of their
+    padded length; real entries first in each row, dummies after):
+
+    real   : bool, the entry is a super-particle (False: dummy)
+    row_id : int64, the row of each position (dummies of a row share its id;
+             positions beyond all rows get -1)
+    orow, lo, hi : int64, super-particle ``[lo, hi)`` of original row ``orow``
+             (anything valid, e.g. 0, 0, 1, for dummies)
+    probe  : float64, the row's probe time ``s`` at each of its positions
+    prefix : float64 (rows, d + 1, 2), see :func:`range_mean`
+    d      : particles per original row; ``levels``: merge levels to run
+
+    Returns ``(starts, rounds)``: bool (N,), True at the first real entry of
+    every block; ``rounds`` the binary-search steps executed.
+    """
+    n = real.shape[0]
+    device = real.device
+    pos = torch.arange(n, device=device)
+
+    def block_fit(first_entry, last_entry):
+        a = lo.index_select(0, first_entry)
+        b = hi.index_select(0, last_entry)
+        mean = range_mean(prefix, orow.index_select(0, first_entry), a, b)
+        velocity = (d - a - b).to(torch.float64) / (d - 1)  # int / int would be float32
+        return mean + probe.index_select(0, first_entry) * velocity
+
+    fit = torch.where(real, block_fit(pos, pos), torch.inf)
+    first = pos.clone()
+    last = pos.clone()
+    rounds = 0
+    for level in range(levels):
+        half = 1 << level
+        mids = pos[half::2 * half]
+        # Only segments inside one row whose halves meet out of order change.
+        todo = (
+            real.index_select(0, mids)
+            & (row_id.index_select(0, mids) == row_id.index_select(0, mids - 1))
+            & (fit.index_select(0, mids - 1) >= fit.index_select(0, mids))
         )
-    like = (result_dtype(w.dtype), w.device) if torch_input else None
-    rows = w.detach() if torch_input else torch.from_numpy(np.asarray(w, np.float64))
-    batched = rows.ndim == 2
-    rows = rows.reshape(-1, rows.shape[-1]).to(torch.float64)
-    xs, order = rows.sort(dim=-1, stable=True)
-    times, stats = gap_times_rows(xs, probes=probes)
-    xs_np, order_np, times_np = xs.cpu().numpy(), order.cpu().numpy(), times.cpu().numpy()
-    out = []
-    for r in range(xs_np.shape[0]):
-        events = events_from_gap_times(xs_np[r], times_np[r])
-        out.append(Trajectory(order_np[r], xs_np[r], *events, backend="time_split",
-                              rounds=stats["rounds"], like=like))
-    return out if batched else out[0]
+        seg = todo.nonzero().squeeze(1)
+        if seg.shape[0] == 0:
+            continue
+        mid = mids.index_select(0, seg)
+        fit_b = fit.view(-1, 2 * half)[seg, half:]  # B's fit, non-decreasing (dummies +inf)
+        lo_s = mid - half
+        hi_s = mid.clone()
+        count_hi = torch.zeros_like(mid)
+        while True:
+            open_ = lo_s < hi_s
+            if not bool(open_.any()):
+                break
+            centre = (lo_s + hi_s) >> 1
+            p = first.index_select(0, centre)
+            mu = fit.index_select(0, p)
+            count = torch.searchsorted(fit_b, mu[:, None], right=True).squeeze(1)
+            end = mid + (count - 1).clamp(min=0)
+            crosses = (count > 0) & (block_fit(p, end) <= mu)
+            move_hi = open_ & crosses
+            hi_s = torch.where(move_hi, p, hi_s)
+            count_hi = torch.where(move_hi, count, count_hi)
+            lo_s = torch.where(open_ & ~crosses, last.index_select(0, centre) + 1, lo_s)
+            rounds += 1
+        merging = (lo_s < mid).nonzero().squeeze(1)
+        if merging.shape[0] == 0:
+            continue
+        a = lo_s.index_select(0, merging)
+        owner, q = flat_ranges(mid.index_select(0, merging), count_hi.index_select(0, merging))
+        a_of_q = a.index_select(0, owner)
+        means = torch.where(last.index_select(0, q) == q, block_fit(a_of_q, q), torch.inf)
+        pooled = torch.full(a.shape, torch.inf, dtype=fit.dtype, device=device)
+        pooled.scatter_reduce_(0, owner, means, "amin")
+        at_min = torch.where(means == pooled.index_select(0, owner), q, -1)
+        b = torch.full_like(a, -1).scatter_reduce_(0, owner, at_min, "amax")
+        owner, inside = flat_ranges(a, b - a + 1)
+        fit.index_copy_(0, inside, pooled.index_select(0, owner))
+        first.index_copy_(0, inside, a.index_select(0, owner))
+        last.index_copy_(0, inside, b.index_select(0, owner))
+    return real & (first == pos), rounds
+
+
+# ------------------------------------------------------------------ the event log
+# From gap closing times to the event log a :class:`particles.Trajectory` is built from.
+#
+# Input: one sorted row ``xs`` (d,) and ``gap_time`` (d - 1,), the time gap
+# ``g`` (between sorted particles ``g`` and ``g + 1``) closes. The merge tree is
+# the max-Cartesian tree of the gap times; its events, in merge order, are the
+# gaps sorted by (time, gap index) -- a stable sort, so exactly simultaneous
+# merges happen left to right. Each event merges the two runs on either side
+# of its gap as they are at that moment, so every event comes after the events
+# that made its two clusters, and times never decrease from child to parent.
+#
+# One pass over the events in that order with the runs kept at their ends
+# (``head_at[end]`` the first index of the run ending at ``end``,
+# ``stop_at[head]`` one past the run starting at ``head``) gives each event's
+# ``[head, stop)`` and ``split = gap + 1`` in O(1). The centre of mass is kept
+# per run head as a weighted mean (``mA + (mB - mA) mB / (mA + mB)``, no sum
+# that could overflow near 1e308). Cost: the sort (packed-key radix sort,
+# ``prox.sort_keys``) plus O(d); sequential (Numba).
+
+
+@numba.njit(cache=True)
+def _events(xs, gaps_in_order, times_in_order, head, split, stop, position):
+    d = xs.shape[0]
+    head_at = np.arange(d)  # at a run's last index: its first index
+    stop_at = np.arange(1, d + 1)  # at a run's first index: one past its last
+    mean = xs.copy()  # at a run's first index: its mean start position
+    for j in range(d - 1):
+        g = gaps_in_order[j]
+        t = times_in_order[j]
+        a = head_at[g]
+        b = g + 1
+        c = stop_at[b]
+        m_a, m_b = b - a, c - b
+        mean[a] = mean[a] + (mean[b] - mean[a]) * (m_b / (m_a + m_b))
+        head_at[c - 1] = a
+        stop_at[a] = c
+        head[j], split[j], stop[j] = a, b, c
+        position[j] = mean[a] + t * velocity_jit(0.5 * (a + c - 1), d)
+
+
+def events_from_gap_times(xs: np.ndarray, gap_time: np.ndarray):
+    """Event log ``(time, head, split, stop, position)`` in merge order.
+
+    xs : float64 (d,), sorted ascending; gap_time : float64 (d - 1,), >= 0.
+    Returns float64 (d-1,) times (non-decreasing), int64 head/split/stop and
+    float64 positions (centre of mass at the merge), as ``Trajectory`` takes them.
+    """
+    d = xs.shape[0]
+    n = max(d - 1, 0)
+    head, split, stop = (np.empty(n, np.int64) for _ in range(3))
+    position = np.empty(n)
+    if n == 0:
+        return np.empty(0), head, split, stop, position
+    order, times = sort_with_order(np.ascontiguousarray(gap_time, np.float64).reshape(1, n))
+    _events(np.ascontiguousarray(xs, np.float64), order[0], times[0], head, split, stop,
+            position)
+    return times[0], head, split, stop, position

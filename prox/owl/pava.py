@@ -3,7 +3,7 @@
 Per row of length d (the maths of :mod:`prox.owl`):
 
 1. sort ``|w|`` ascending with its permutation through packed uint64 keys, as
-   the weight-sharing ``pava`` does (:mod:`prox._sort_keys`): the key of entry
+   the weight-sharing ``pava`` does (:mod:`prox.solvers._sort_keys`): the key of entry
    ``i`` is the order-preserving bit pattern of ``|w_i|`` (the sign bit cleared,
    no ``abs`` array for float32) with ``i`` in its low bits, radix-sorted;
 2. the magnitude of ascending rank ``j`` is paired with ``theta[d-1-j]`` (the
@@ -27,7 +27,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ._sort_keys import index_bits_for, repair_truncated_runs, sort_keys
+from ..solvers._sort_keys import index_bits_for, repair_truncated_runs, sort_keys
 
 __all__ = ["owl_pava_kernel", "prox_owl_pava_rows"]
 

@@ -1,12 +1,12 @@
 """OWL solver ``"parallel_pava"``: batched torch, whole-tensor rounds.
 
-Same maths as the Numba solver (:mod:`prox._owl_numba`): sort ``|w|``
+Same maths as the Numba solver (:mod:`prox.owl.pava`): sort ``|w|``
 ascending, ``z_j = |w|_(j) - theta[d-1-j]``, non-decreasing isotonic fit of
 ``z``, clip at 0, restore signs and order. The fit is found by parallel
-pool-adjacent-violators over all rows at once (as :mod:`prox.parallel_pava`):
+pool-adjacent-violators over all rows at once (as :mod:`prox.solvers.parallel_pava`):
 each round pools every maximal run of blocks whose means strictly decrease
 (legal PAVA pools, order-independent result), until no neighbours violate.
-Block means are then recomputed by segment sums (:func:`prox.torch_blocks.
+Block means are then recomputed by segment sums (:func:`prox.solvers.torch_blocks.
 block_means`), so they are accurate to rounding of one sum per block.
 
 Rounds: rounds in which at least one pool happened. A handful on typical
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import torch
 
-from .torch_blocks import block_means, pool_violating_runs, scatter_back
+from ..solvers.torch_blocks import block_means, pool_violating_runs, scatter_back
 
 __all__ = ["prox_owl_parallel_pava_rows"]
 

@@ -56,10 +56,10 @@ final block (~d at small ``lam``). On a CPU the sequential Numba ``"pava"``
 wins (O(d) work, no launches), which is why CPU inputs go there.
 
 Precision: the searches take range sums of the row-centred ``z`` from split
-prefix sums (:func:`prox.torch_blocks.split_prefix_sums`, exact to
+prefix sums (:func:`prox.solvers.torch_blocks.split_prefix_sums`, exact to
 ``eps * |range sum|``; plain prefix sums gave 1e-12 relative errors at
 ``d = 2^20`` from wrong pooling decisions); the returned values are block
-means recomputed by segment sums (:func:`prox.torch_blocks.block_means`).
+means recomputed by segment sums (:func:`prox.solvers.torch_blocks.block_means`).
 """
 from __future__ import annotations
 

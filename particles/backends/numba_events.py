@@ -64,7 +64,7 @@ import numpy as np
 
 from prox.transform import velocity_jit
 
-from ._heap import before, heapify, place, push, sink
+from .heap import before, heapify, place, push, sink
 
 __all__ = ["simulate_sorted", "collision_time"]
 

@@ -27,7 +27,7 @@ weights; with ~d blocks (small ``lam``, well separated weights, see
 is the parallel choice. One host sync per step (the termination test).
 
 Precision: the prefix means use split prefix sums of the row-centred ``z``
-(:func:`prox.torch_blocks.split_prefix_sums`); the returned values are block
+(:func:`prox.solvers.torch_blocks.split_prefix_sums`); the returned values are block
 means recomputed by segment sums.
 """
 from __future__ import annotations

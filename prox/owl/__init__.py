@@ -29,9 +29,9 @@ from typing import Any
 import numpy as np
 from scipy.optimize import isotonic_regression
 
-from ._arrays import to_rows
-from ._registry import SolverSpec
-from .validation import check_method, check_strength, check_weights, is_torch_tensor
+from .._arrays import to_rows
+from .._registry import SolverSpec
+from ..validation import check_method, check_strength, check_weights, is_torch_tensor
 
 __all__ = [
     "check_theta",
@@ -130,14 +130,14 @@ OWL_SOLVER_SPECS: dict[str, SolverSpec] = {
         SolverSpec(
             "pava",
             "numpy",
-            "prox._owl_numba:prox_owl_pava_rows",
+            "prox.owl.pava:prox_owl_pava_rows",
             "sort |w| + one stack pass of pool adjacent violators (Numba, CPU); "
             "work O(d log d), sequential",
         ),
         SolverSpec(
             "parallel_pava",
             "torch",
-            "prox._owl_torch:prox_owl_parallel_pava_rows",
+            "prox.owl.parallel_pava:prox_owl_parallel_pava_rows",
             "sort |w| + parallel PAVA, every violating run pooled per round (torch); "
             "rounds O(d) worst case",
         ),

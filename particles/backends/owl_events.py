@@ -19,7 +19,7 @@ Events. Pair ``a`` is the cluster at head ``a`` and the one below it:
 * a *wall* event when the lower one is the wall: ``[a, b)`` reaches 0 at
   ``mx_a / mt_a`` (at once for zeros in ``w``) and joins the wall.
 
-Every pair is in one indexed heap (``particles._heap``) ordered by (time,
+Every pair is in one indexed heap (``particles.backends.heap``) ordered by (time,
 head), so simultaneous events pop top to bottom. After an event, the times of
 the pairs it touches are recomputed and their entries moved up OR down: merging
 speeds a pair up, but a cluster that stops at the wall makes the pair above it
@@ -37,7 +37,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ._heap import heapify, place, remove
+from .heap import heapify, place, remove
 
 __all__ = ["simulate_owl_sorted", "MERGE", "WALL"]
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import torch
 
-from .transform import sorted_transform
+from ..transform import sorted_transform
 
 __all__ = ["to_sorted_transform", "split_prefix_sums", "block_means", "scatter_back",
            "flat_ranges", "pool_violating_runs"]
