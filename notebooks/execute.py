@@ -16,8 +16,16 @@ repository root); the notebooks import them like any user's code would.
 
 Stale outputs. :func:`stale_outputs` compares the TEXT a fresh run prints
 (streams and ``text/plain`` results; images are not compared) with the
-committed one, cell by cell. A cell whose text depends on timing or on the
-machine is tagged ``volatile-output`` in its metadata and is left out.
+committed one, cell by cell, character for character. Two tags relax that:
+
+* ``volatile-output``: the text changes from run to run (timings); not compared.
+* ``approximate-output``: the numbers depend on floating-point reduction order
+  (a trained network: numpy and torch pick AVX2 or AVX-512 kernels at run time,
+  so the last digits differ between CPUs, and training amplifies them). The
+  words must match exactly and every number must satisfy
+  ``|fresh - committed| <= atol + rtol * |committed|``, with the cell's
+  ``{"tolerance": {"rtol": ..., "atol": ...}}`` metadata or
+  :data:`DEFAULT_TOLERANCE`. Everything else stays exact.
 A notebook may set its own time budget in its metadata,
 ``{"execution": {"budget_seconds": 120}}``, instead of :data:`BUDGET`.
 """
@@ -25,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import pathlib
+import re
 import sys
 import time
 
@@ -36,6 +45,12 @@ TIMEOUT = 60  # seconds, per cell
 BUDGET = 60  # seconds, per whole notebook (its cells; kernel start-up excluded)
 #: Cell tag for outputs that change from run to run (timings); not compared.
 VOLATILE = "volatile-output"
+#: Cell tag for outputs whose numbers depend on reduction order (training); compared with
+#: a tolerance, see :func:`mismatch`.
+APPROXIMATE = "approximate-output"
+#: Tolerance of an ``approximate-output`` cell without its own ``tolerance`` metadata.
+DEFAULT_TOLERANCE = {"rtol": 0.05, "atol": 0.02}
+_NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 
 
 def notebook_paths() -> list[pathlib.Path]:
@@ -67,14 +82,56 @@ def text_outputs(nb: nbformat.NotebookNode) -> dict[int, str]:
     return texts
 
 
+def tolerance(cell: nbformat.NotebookNode) -> dict[str, float] | None:
+    """``{"rtol", "atol"}`` of an ``approximate-output`` cell; None for an exact cell."""
+    if APPROXIMATE not in cell.metadata.get("tags", []):
+        return None
+    return {**DEFAULT_TOLERANCE, **cell.metadata.get("tolerance", {})}
+
+
+def _split_numbers(text: str) -> tuple[list[str], list[float]]:
+    """The words between the numbers (white space folded) and the numbers of ``text``."""
+    words = [" ".join(part.split()) for part in _NUMBER.split(text)]
+    return words, [float(n) for n in _NUMBER.findall(text)]
+
+
+def mismatch(old: str, new: str, tol: dict[str, float] | None) -> str | None:
+    """Where ``new`` differs from the committed ``old`` (None: it matches).
+
+    Exact when ``tol`` is None; else the words must match and the numbers agree within
+    ``tol`` (``|new - old| <= atol + rtol * |old|``).
+    """
+    if tol is None:
+        if old == new:
+            return None
+        lines_old, lines_new = old.splitlines(), new.splitlines()
+        for line, (a, b) in enumerate(zip(lines_old, lines_new)):
+            if a != b:
+                return f"line {line}: committed {a!r} but a fresh run prints {b!r}"
+        return (f"committed {len(lines_old)} lines but a fresh run prints {len(lines_new)}: "
+                f"{old[-120:]!r} vs {new[-120:]!r}")
+    (words_old, numbers_old), (words_new, numbers_new) = _split_numbers(old), _split_numbers(new)
+    if words_old != words_new:
+        return mismatch(old, new, None)
+    for a, b in zip(numbers_old, numbers_new):
+        if abs(b - a) > tol["atol"] + tol["rtol"] * abs(a):
+            return (f"committed {a:g} but a fresh run prints {b:g}, beyond the cell's "
+                    f"tolerance (atol {tol['atol']:g}, rtol {tol['rtol']:g})")
+    return None
+
+
 def stale_outputs(committed: nbformat.NotebookNode,
                   fresh: nbformat.NotebookNode) -> list[str]:
     """How the committed outputs differ from a fresh run's: one line per stale cell."""
     old, new = text_outputs(committed), text_outputs(fresh)
     if sorted(old) != sorted(new):
         return ["the cells differ (re-run with --write)"]
-    return [f"cell {i}: committed {old[i][:120]!r} but a fresh run prints {new[i][:120]!r}"
-            for i in sorted(old) if old[i] != new[i]]
+    stale = []
+    for i in sorted(old):
+        problem = mismatch(old[i], new[i], tolerance(committed.cells[i]))
+        if problem is not None:
+            stale.append(f"cell {i}: {problem}")
+    return stale
 
 
 def execute(path: pathlib.Path, *, timeout: int = TIMEOUT) -> nbformat.NotebookNode:

@@ -23,3 +23,10 @@ def app_test():
     from streamlit.testing.v1 import AppTest
 
     return AppTest.from_file(str(APP_PATH), default_timeout=APP_TIMEOUT)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser and notebook tests start a server or a kernel: they belong to the slow tier."""
+    for item in items:
+        if item.get_closest_marker("browser") or item.get_closest_marker("notebook"):
+            item.add_marker(pytest.mark.slow)

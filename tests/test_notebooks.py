@@ -5,8 +5,9 @@ this file). Each is executed in a fresh kernel; the run must take at most the
 notebook's budget (``notebooks/execute.py``: 60 s, or its own
 ``execution.budget_seconds`` metadata), and the text each cell prints must
 equal the committed output (cells tagged ``volatile-output``, e.g. timings,
-are left out): stale outputs fail the test. Fix with
-``python notebooks/execute.py --write``.
+are left out; cells tagged ``approximate-output``, e.g. a trained network's
+accuracy, compare their numbers within the cell's stated tolerance): stale
+outputs fail the test. Fix with ``python notebooks/execute.py --write``.
 
 ``pytest -m notebook`` runs just the executions (each starts a kernel).
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import importlib.util
 import pathlib
+import re
 
 import pytest
 
@@ -77,6 +79,43 @@ def test_stale_outputs_are_detected_and_volatile_cells_ignored():
     assert len(executor.stale_outputs(committed, fresh)) == 1
     assert executor.stale_outputs(committed, committed) == []
     assert executor.stale_outputs(committed, _notebook(["x"])) != []
+
+
+def test_approximate_cells_compare_numbers_within_their_stated_tolerance():
+    committed = _notebook(["strength 0.010: test accuracy 0.772,  13.3 distinct values\n"])
+    avx512 = _notebook(["strength 0.010: test accuracy 0.774,  13.6 distinct values\n"])
+    drifted = _notebook(["strength 0.010: test accuracy 0.700,  13.3 distinct values\n"])
+    reworded = _notebook(["strength 0.010: train accuracy 0.772,  13.3 distinct values\n"])
+    assert executor.stale_outputs(committed, avx512) != []  # exact unless tagged
+    committed.cells[0].metadata["tags"] = [executor.APPROXIMATE]
+    committed.cells[0].metadata["tolerance"] = {"rtol": 0.05, "atol": 0.01}
+    assert executor.stale_outputs(committed, avx512) == []
+    [problem] = executor.stale_outputs(committed, drifted)
+    assert "0.772" in problem and "0.7" in problem and "atol 0.01" in problem
+    assert executor.stale_outputs(committed, reworded) != []  # the words stay exact
+    assert executor.stale_outputs(committed, _notebook(["strength 0.010: test accuracy "
+                                                        "0.772\n"])) != []
+
+
+def test_exact_mismatch_names_the_first_differing_line():
+    committed = _notebook(["a 1\nb 2\nc 3\n"])
+    fresh = _notebook(["a 1\nb 2\nc 4\n"])
+    [problem] = executor.stale_outputs(committed, fresh)
+    assert "line 2" in problem and "'c 3'" in problem and "'c 4'" in problem
+
+
+TRAINING = re.compile(r"\.fit\(|\.backward\(|\bnn\.|optim\.")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_cells_that_train_do_not_compare_their_numbers_exactly(path):
+    """A cell that trains a model prints numbers that depend on the CPU's kernels."""
+    nb = nbformat.read(path, as_version=4)
+    exact = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"
+             and TRAINING.search(c.source) and executor.text_outputs(nb).get(i)
+             and executor.tolerance(c) is None]
+    assert not exact, (f"{path.name}: cells {exact} train a model and print text compared "
+                       f"exactly; tag them {executor.APPROXIMATE!r} (or {executor.VOLATILE!r})")
 
 
 def test_budget_comes_from_metadata():
