@@ -6,6 +6,12 @@ Public API (the maths: docs/maths.md, 'The particle picture')::
     simulate_owl(w, theta), simulate_growl(W, theta)   the OWL family, with a wall at 0
     Trajectory.positions(t), .prox(lam), .linkage, .n_clusters(t),
     .lam_for_clusters(k), .labels(t), .lam_max, .events, .times, .rounds
+
+Every trajectory (Trajectory, OwlTrajectory, GrowlTrajectory) answers with the
+same words: prox(lam), positions(t), labels(t), n_clusters(t),
+lam_for_clusters(k), lam_max, events, times, and linkage (for the OWL family
+the wall is a merge with the zero cluster). Positions come back in the input's
+kind and dtype (float32 stays float32).
 """
 from prox import register_solver
 

@@ -35,7 +35,7 @@ class TrajectoryBatch(Sequence):
         return self._trajectories[index]
 
     def _stack(self, rows: list) -> object:
-        if self._like is None:
+        if self._like is None or not self._like.is_torch:
             return np.stack([np.asarray(row) for row in rows])
         import torch
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from prox._arrays import OutputKind
 from prox.scaling import power_of_two_scale
 from prox.sort_keys import sort_with_order as sort_rows
 from prox.validation import check_weights, is_torch_tensor, result_dtype
@@ -14,11 +15,6 @@ from .trajectory import Trajectory
 __all__ = ["simulate", "BACKENDS"]
 
 BACKENDS = ("numba", "torch", "torch_events")
-
-
-def _like(w):
-    """(dtype, device) the outputs of a torch input come back in."""
-    return result_dtype(w.dtype), w.device
 
 
 def _trivial(xs, order, backend, like, rounds):
@@ -153,7 +149,8 @@ def simulate(w, *, backend: str | None = None):
     Parameters
     ----------
     w : array_like or Tensor, shape (d,) -- or (rows, d) for the torch backends
-        float32, float64 or integer, finite. Computed in float64.
+        float32, float64 or integer, finite. Computed in float64; positions
+        come back in the input's kind and dtype (float32 stays float32).
     backend : {"numba", "torch", "torch_events"} or None, keyword-only
         None picks "torch" for tensors and "numba" otherwise.
 
@@ -196,7 +193,7 @@ def simulate(w, *, backend: str | None = None):
         raise ValueError(
             f"Invalid w: shape {tuple(w.shape)}; expected 1-D (or 2-D with a torch backend)"
         )
-    like = _like(w) if torch_input else None
+    like = OutputKind.of(w)
     if backend == "numba":
         if torch_input:
             w = w.detach().cpu().numpy()

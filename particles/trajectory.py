@@ -19,16 +19,45 @@ from functools import cached_property
 
 import numpy as np
 
+from prox._arrays import OutputKind
 from prox.scaling import power_of_two_scale
 from prox.transform import velocity
 from prox.validation import check_strength, check_times
 
-__all__ = ["Trajectory", "EVENT_DTYPE"]
+__all__ = ["Trajectory", "EVENT_DTYPE", "merge_children", "check_cluster_count"]
 
 #: Fields of :attr:`Trajectory.events` (left/right are linkage cluster ids).
 EVENT_DTYPE = np.dtype(
     [("time", "f8"), ("left", "i8"), ("right", "i8"), ("position", "f8"), ("mass", "i8")]
 )
+
+
+def merge_children(order, head, split):
+    """Linkage ids of the two clusters each merge joins: ``(first, second)``, int64 (n,).
+
+    The merges, in time order, join adjacent runs of an ordering of the
+    particles (``order[r]`` is the particle at position ``r``): merge ``j``
+    joins the run starting at ``head[j]`` with the run starting at
+    ``split[j]``, and makes cluster ``d + j`` (SciPy's numbering). The first
+    part was made by the latest earlier merge with the same head (else it is
+    the particle ``order[head[j]]``); the second by the LAST merge with head
+    ``split[j]``, since a head never returns once absorbed. Both found by
+    grouping merges by head: O(n log n), no loop.
+    """
+    d, n = order.shape[0], head.shape[0]
+    by_head = np.argsort(head, kind="stable")
+    heads_sorted = head[by_head]
+    same = np.zeros(n, bool)
+    same[1:] = heads_sorted[1:] == heads_sorted[:-1]
+    previous = np.full(n, -1)
+    previous[by_head[same]] = by_head[np.flatnonzero(same) - 1]
+    last = np.full(d, -1)
+    group_end = np.flatnonzero(np.append(~same[1:], True)) if n else np.empty(0, np.int64)
+    last[heads_sorted[group_end]] = by_head[group_end]
+    first = np.where(previous >= 0, d + previous, order[head])
+    made_second = last[split]
+    second = np.where(made_second >= 0, d + made_second, order[split])
+    return first.astype(np.int64), second.astype(np.int64)
 
 
 def check_cluster_count(k, d: int) -> int:
@@ -63,9 +92,10 @@ class Trajectory:
     events : structured ndarray, dtype :data:`EVENT_DTYPE`, shape (d-1,)
         Fields ``time, left, right, position, mass`` (built on first use).
 
-    Output policy: positions/prox are float64 ndarrays for numpy input; for
-    torch input they are tensors of the input's float dtype (float64 for
-    integer input) on the input's device. Queries cost O(d) each
+    Output policy (the package's dtype policy): positions/prox come back in
+    the input's kind and result dtype: ndarrays for array input, tensors on
+    the input's device for tensor input; float32 stays float32, float64 and
+    integer input give float64. Times, events and the linkage are float64. Queries cost O(d) each
     (``n_clusters`` and ``lam_for_clusters`` O(log d)).
     """
 
@@ -81,7 +111,8 @@ class Trajectory:
         self._split = split
         self._stop = stop
         self._position = position
-        self._like = like  # (dtype, device) of a torch input, else None
+        # The kind positions come back in (the input's); float64 ndarrays by default.
+        self._like = like if like is not None else OutputKind(np.dtype(np.float64))
         d = self.d
         # Positions are computed on xs / scale (a power of two: exact), so
         # segment sums and ``mean + t * velocity`` stay finite near 1e308.
@@ -118,12 +149,7 @@ class Trajectory:
         return np.repeat(values, sizes)
 
     def _output(self, array):
-        if self._like is None:
-            return array
-        import torch
-
-        dtype, device = self._like
-        return torch.from_numpy(array).to(device=device, dtype=dtype)
+        return self._like(array)
 
     def positions(self, t):
         """Positions of all particles at time ``t`` >= 0, in the ORIGINAL order.
@@ -180,24 +206,7 @@ class Trajectory:
     # ------------------------------------------------------------ the tree
     @cached_property
     def _children(self):
-        # Child ids of each event. The left cluster of event j was made by the
-        # latest earlier event with the same head; the right cluster (head
-        # split[j]) by the LAST event with that head, since a head never
-        # returns once absorbed. Both found by grouping events by head.
-        d, n = self.d, self.d - 1
-        by_head = np.argsort(self._head, kind="stable")
-        heads_sorted = self._head[by_head]
-        same = np.zeros(n, bool)
-        same[1:] = heads_sorted[1:] == heads_sorted[:-1]
-        previous = np.full(n, -1)
-        previous[by_head[same]] = by_head[np.flatnonzero(same) - 1]
-        last = np.full(d, -1)
-        group_end = np.flatnonzero(np.append(~same[1:], True))
-        last[heads_sorted[group_end]] = by_head[group_end]
-        left = np.where(previous >= 0, d + previous, self._order[self._head])
-        made_right = last[self._split]
-        right = np.where(made_right >= 0, d + made_right, self._order[self._split])
-        return left.astype(np.int64), right.astype(np.int64)
+        return merge_children(self._order, self._head, self._split)
 
     @cached_property
     def linkage(self) -> np.ndarray:

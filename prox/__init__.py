@@ -8,9 +8,10 @@ Public API (the maths: docs/maths.md)::
     ws_penalty(w)                    R along the last axis
     prox_ws(w, lam, method="auto")   prox_{lam R} along the last axis
     solve(w, lam, method=...)        the same, with the solver's round count
+    solve(w, theta, penalty="owl")   the OWL prox through the same dispatch (prox.owl)
     prox_ws_l1(w, lam, mu)           prox of lam R + mu ||.||_1
     SOLVERS                          name -> callable(w, lam)
-    register_solver(name, kind, kernel, summary)   add an algorithm to SOLVERS
+    register_solver(name, kind, kernel, summary, penalty="ws")   add an algorithm
     check_prox(w, lam, candidate)    how far a claimed prox is from the exact one
 
 ``SOLVERS`` holds prox's own solvers and those of every installed package that

@@ -6,11 +6,48 @@ policy: float32 and float64 stay, integers become float64).
 """
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 
 from .validation import is_torch_tensor, result_dtype
 
-__all__ = ["to_rows"]
+__all__ = ["to_rows", "OutputKind"]
+
+
+@dataclass(frozen=True)
+class OutputKind:
+    """What results computed in float64 ndarrays are handed back as, for one input.
+
+    The dtype policy (:func:`prox.validation.result_dtype`) for code that
+    computes in float64 whatever the input (the particle trajectories, GrOWL):
+    an ndarray input gets ndarrays of its result dtype (float32 stays
+    float32), a tensor input gets tensors of its result dtype on its device.
+    """
+
+    dtype: Any  # a NumPy dtype, or a torch.dtype for tensor input
+    device: Any = None  # the tensor input's device; None for ndarray input
+
+    @classmethod
+    def of(cls, w) -> OutputKind:
+        """The output kind for a validated input ``w`` (ndarray or tensor)."""
+        if is_torch_tensor(w):
+            return cls(result_dtype(w.dtype), w.device)
+        return cls(result_dtype(np.asarray(w).dtype))
+
+    @property
+    def is_torch(self) -> bool:
+        return self.device is not None
+
+    def __call__(self, array):
+        """``array`` (an ndarray) in this kind; no copy when it already is."""
+        if self.is_torch:
+            import torch
+
+            return torch.from_numpy(np.asarray(array)).to(device=self.device, dtype=self.dtype)
+        return np.asarray(array).astype(self.dtype, copy=False)
 
 
 def to_rows(w, kind: str):
@@ -26,7 +63,7 @@ def to_rows(w, kind: str):
     """
     shape = tuple(w.shape)
     d = shape[-1]
-    n_rows = int(np.prod(shape[:-1], dtype=np.int64))
+    n_rows = math.prod(shape[:-1])
     if is_torch_tensor(w):
         import torch
 
@@ -47,7 +84,9 @@ def to_rows(w, kind: str):
         return rows, restore
 
     dtype = result_dtype(w.dtype)
-    rows = np.ascontiguousarray(w.reshape(n_rows, d), dtype=dtype)
+    rows = w.reshape(n_rows, d)
+    if rows.dtype != dtype or not rows.flags.c_contiguous:
+        rows = np.ascontiguousarray(rows, dtype=dtype)
     if kind == "torch":
         import torch
 

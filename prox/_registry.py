@@ -1,11 +1,19 @@
-"""The solver registry: every prox algorithm behind one signature.
+"""The solver registry: every prox algorithm of every penalty behind one signature.
 
-A solver is a *rows kernel* ``kernel(rows, lam) -> (out, rounds)``:
+Penalties (:data:`PENALTIES`): ``"ws"``, the weight-sharing penalty R, whose
+strength is a float ``lam >= 0``; ``"owl"``, the OWL family, whose strength is
+a weight vector ``theta`` (non-increasing, >= 0, one entry per column). Each has
+its own table of solvers (:data:`REGISTRY`); one spec type, one registration
+function and one dispatcher (:func:`prox.solve`) serve both.
+
+A solver is a *rows kernel* ``kernel(rows, strength) -> (out, rounds)``:
 
 * ``rows``: 2-D C-contiguous float32/float64 ndarray (``kind="numpy"``) or
   tensor (``kind="torch"``, any device), one problem per row; kernels must not
   write to it (it may be a view of the caller's array; the dispatcher handles
   empty input and rows of length <= 1);
+* ``strength``: the validated ``lam`` (a float > 0) or ``theta`` (a float64
+  (d,) ndarray);
 * ``out``: a new array of the same kind, shape and dtype holding the prox of
   each row;
 * ``rounds``: the number of sequential whole-batch steps it took (the
@@ -26,7 +34,10 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-__all__ = ["SolverSpec", "SOLVER_SPECS", "KINDS", "add_spec", "load_plugins", "PluginTable"]
+__all__ = [
+    "SolverSpec", "SOLVER_SPECS", "REGISTRY", "KINDS", "PENALTIES", "add_spec", "load_plugins",
+    "PluginTable",
+]
 
 #: The entry-point group under which installed packages declare their solvers.
 PLUGIN_GROUP = "prox.solvers"
@@ -100,8 +111,11 @@ class PluginTable(dict):
         load_plugins()
         return super().__repr__()
 
+
 #: The array kinds a kernel can take: CPU ndarrays, or torch tensors on any device.
 KINDS = ("numpy", "torch")
+#: The penalties with solvers: weight sharing (strength ``lam``) and OWL (strength ``theta``).
+PENALTIES = ("ws", "owl")
 
 
 @dataclass(frozen=True)
@@ -116,6 +130,7 @@ class SolverSpec:
     kind: str  # one of KINDS
     kernel_ref: str | Callable
     summary: str
+    penalty: str = "ws"  # one of PENALTIES
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self):
@@ -134,6 +149,8 @@ class SolverSpec:
             raise TypeError(f"Invalid kernel: {ref!r} (expected a callable or an import path)")
         if not isinstance(self.summary, str) or not self.summary:
             raise ValueError(f"Invalid summary: {self.summary!r} (expected a non-empty string)")
+        if self.penalty not in PENALTIES:
+            raise ValueError(f"Invalid penalty: {self.penalty!r}; expected one of 'ws', 'owl'")
 
     @property
     def kernel(self):
@@ -146,17 +163,20 @@ class SolverSpec:
         return self._cache["kernel"]
 
 
-#: name -> spec of every registered solver, in registration order.
-SOLVER_SPECS: dict[str, SolverSpec] = PluginTable()
+#: penalty -> (name -> spec of every registered solver, in registration order).
+REGISTRY: dict[str, dict[str, SolverSpec]] = {penalty: PluginTable() for penalty in PENALTIES}
+#: The weight-sharing solvers' specs (``REGISTRY["ws"]``).
+SOLVER_SPECS: dict[str, SolverSpec] = REGISTRY["ws"]
 
 
 def add_spec(spec: SolverSpec, *, replace: bool = False) -> bool:
-    """Register ``spec`` under its name; return False if that exact spec was there.
+    """Register ``spec`` under its penalty and name; return False if that exact spec was there.
 
     Registering an equal spec again (a module imported twice) changes nothing;
     a different spec under a taken name needs ``replace=True``.
     """
-    old = dict.get(SOLVER_SPECS, spec.name)  # what is registered now; no plugin loading
+    table = REGISTRY[spec.penalty]
+    old = dict.get(table, spec.name)  # what is registered now; no plugin loading
     if old is not None and not replace:
         if old == spec:
             return False
@@ -164,7 +184,7 @@ def add_spec(spec: SolverSpec, *, replace: bool = False) -> bool:
             f"Invalid name: {spec.name!r} is already registered ({old.kernel_ref!r}); "
             "pass replace=True to replace it"
         )
-    SOLVER_SPECS[spec.name] = spec
+    table[spec.name] = spec
     return True
 
 
@@ -194,6 +214,22 @@ for _spec in (
         "prox.solvers.divide_conquer:prox_divide_conquer_rows",
         "divide and conquer over solved halves (torch); depth O(log^3 d), "
         "rounds <= log2(d)(log2(d) + 1) / 2",
+    ),
+    SolverSpec(
+        "pava",
+        "numpy",
+        "prox.owl.pava:prox_owl_pava_rows",
+        "sort |w| + one stack pass of pool adjacent violators (Numba, CPU); "
+        "work O(d log d), sequential",
+        penalty="owl",
+    ),
+    SolverSpec(
+        "parallel_pava",
+        "torch",
+        "prox.owl.parallel_pava:prox_owl_parallel_pava_rows",
+        "sort |w| + parallel PAVA, every violating run pooled per round (torch); "
+        "rounds O(d) worst case",
+        penalty="owl",
     ),
 ):
     add_spec(_spec)

@@ -1,22 +1,34 @@
 """The public prox: validation, dispatch to a registered solver, and the result.
 
+One dispatcher for every penalty (:data:`prox._registry.PENALTIES`):
+``solve(w, strength, *, penalty="ws"|"owl", method=...)`` validates ``w`` and
+the strength (``lam`` for weight sharing, ``theta`` for OWL), picks the solver,
+applies the overflow guard and the dtype policy, and returns a
+:class:`ProxResult`. :func:`prox_ws` and :func:`prox.owl.prox_owl` are its
+two faces.
+
 Also the registration hook :func:`register_solver`, through which packages
 built on prox (the particle simulation, for one) add their algorithms to
-:data:`SOLVERS` and to every ``method=`` argument when they are imported.
+:data:`SOLVERS` (or :data:`OWL_SOLVERS`) and to every ``method=`` argument
+when they are imported.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ._arrays import to_rows
-from ._registry import SOLVER_SPECS, PluginTable, SolverSpec, add_spec
+from ._registry import PENALTIES, REGISTRY, PluginTable, SolverSpec, add_spec
 from .scaling import needs_scaling, power_of_two_scale
-from .validation import check_method, check_strength, check_weights, is_torch_tensor
+from .validation import check_method, check_strength, check_theta, check_weights, is_torch_tensor
 
-__all__ = ["ProxResult", "solve", "prox_ws", "Solver", "SOLVERS", "auto_method", "register_solver"]
+__all__ = [
+    "ProxResult", "solve", "prox_ws", "Solver", "SOLVERS", "OWL_SOLVERS", "auto_method",
+    "register_solver",
+]
 
 
 @dataclass(frozen=True)
@@ -26,48 +38,94 @@ class ProxResult:
     Attributes
     ----------
     x : ndarray or Tensor, same shape as the input
-        ``prox_{lam R}`` of every slice along the last axis.
+        The prox of every slice along the last axis.
     method : str
         The solver that produced ``x`` (``"auto"`` resolved).
     rounds : int or None
         Sequential whole-batch steps the solver took (parallel depth measured
         without a GPU); ``None`` for sequential CPU solvers.
+    penalty : str
+        ``"ws"`` or ``"owl"``.
     """
 
     x: Any
     method: str
     rounds: int | None
+    penalty: str = "ws"
 
 
-def auto_method(w) -> str:
+@dataclass(frozen=True)
+class _PenaltyRules:
+    """What differs between penalties at the dispatcher: the strength and the defaults.
+
+    ``check(strength, d)`` validates the strength for rows of length ``d``;
+    ``size(strength)`` is its largest magnitude (for the overflow guard);
+    ``identity(strength, d)`` says when the prox is exactly the identity;
+    ``accelerator`` is the solver ``"auto"`` picks for tensors off the CPU.
+    Both penalties are positively homogeneous, so ``prox(w; s) = k prox(w / k; s / k)``
+    for every ``k > 0``: the overflow guard divides the strength like ``w``.
+    """
+
+    check: Callable[[Any, int], Any]
+    size: Callable[[Any], float]
+    identity: Callable[[Any, int], bool]
+    accelerator: str
+
+
+_RULES = {
+    "ws": _PenaltyRules(
+        check=lambda lam, d: check_strength(lam, "lam"),
+        size=float,
+        identity=lambda lam, d: d <= 1 or lam == 0.0,
+        accelerator="divide_conquer",
+    ),
+    "owl": _PenaltyRules(
+        check=check_theta,
+        size=lambda theta: float(theta[0]) if theta.size else 0.0,
+        identity=lambda theta, d: d == 0 or not theta.any(),
+        accelerator="parallel_pava",
+    ),
+}
+
+
+def auto_method(w, *, penalty: str = "ws") -> str:
     """The solver ``method="auto"`` picks for ``w``.
 
     Inputs on the CPU (ndarrays, CPU tensors) go to ``"pava"``, the fastest CPU
-    path. Tensors on an accelerator go to ``"divide_conquer"``, the torch solver
-    whose depth is O(log^3 d) on every input (parallel PAVA can need O(d) rounds
-    on a cascade), when it is available.
+    path of every penalty. Tensors on an accelerator go to the penalty's
+    parallel solver when it is registered: for weight sharing
+    ``"divide_conquer"``, whose depth is O(log^3 d) on every input (parallel
+    PAVA can need O(d) rounds on a cascade); for OWL ``"parallel_pava"``.
     """
-    if is_torch_tensor(w) and w.device.type != "cpu" and "divide_conquer" in SOLVER_SPECS:
-        return "divide_conquer"
+    accelerator = _RULES[penalty].accelerator
+    if is_torch_tensor(w) and w.device.type != "cpu" and accelerator in REGISTRY[penalty]:
+        return accelerator
     return "pava"
 
 
-def _scaled_kernel(spec: SolverSpec, rows, lam: float):
-    """Run ``spec``'s kernel, on ``rows / s`` and ``lam / s`` if the scale is extreme.
+def _check_penalty(penalty) -> str:
+    if not isinstance(penalty, str) or penalty not in PENALTIES:
+        raise ValueError(f"Unknown penalty {penalty!r}; expected one of 'ws', 'owl'")
+    return penalty
+
+
+def _scaled_kernel(spec: SolverSpec, rows, strength, size: float):
+    """Run ``spec``'s kernel, on ``rows / s`` and ``strength / s`` if the scale is extreme.
 
     Near the top of the float range ``x + lam * c`` and block sums overflow
     (``[1e308, -1e308]`` at ``lam = 1e308`` would give inf), and near the
     bottom subnormals lose digits. The prox scales exactly (``prox_{lam R}(w)
-    = s prox_{(lam/s) R}(w/s)``), so there the kernel runs on unit-scale data
-    divided by a power of two ``s`` and the result is multiplied back.
+    = s prox_{(lam/s) R}(w/s)``, and likewise for OWL's ``theta``), so there
+    the kernel runs on unit-scale data divided by a power of two ``s`` and the
+    result is multiplied back.
     """
-    largest = max(float(rows.max()), -float(rows.min()), lam)
+    largest = max(float(rows.max()), -float(rows.min()), size)
     # Numpy kernels compute in float64 whatever the input; torch ones in its dtype.
     compute_dtype = np.float64 if spec.kind == "numpy" else _numpy_dtype(rows)
     if not needs_scaling(largest, compute_dtype):
-        return spec.kernel(rows, lam)
+        return spec.kernel(rows, strength)
     scale = power_of_two_scale(largest)
-    out, rounds = spec.kernel(rows / scale, lam / scale)
+    out, rounds = spec.kernel(rows / scale, strength / scale)
     out *= scale
     return out, rounds
 
@@ -77,18 +135,22 @@ def _numpy_dtype(rows):
     return np.float32 if str(rows.dtype).endswith("float32") else np.float64
 
 
-def solve(w, lam, *, method: str = "auto") -> ProxResult:
-    """Prox of the weight-sharing penalty along the last axis, with solver details.
+def solve(w, strength, *, penalty: str = "ws", method: str = "auto") -> ProxResult:
+    """Prox of a penalty along the last axis, with solver details.
 
     Parameters
     ----------
     w : array_like or Tensor, shape (..., d)
         float32, float64 or integer; finite. Each slice along the last axis is
         one problem (rows of a layer = per-neuron sharing).
-    lam : float >= 0
-        Regularization strength (the time of the particle system).
+    strength : float >= 0 (``penalty="ws"``) or array_like (d,) (``penalty="owl"``)
+        ``lam`` of ``lam R`` (the time of the particle system), or the OWL
+        weights ``theta``: finite, >= 0, non-increasing, shared by every slice.
+    penalty : {"ws", "owl"}, keyword-only
+        The weight-sharing penalty ``R`` or ``OWL_theta``.
     method : str, keyword-only
-        ``"auto"`` or a key of :data:`SOLVERS`.
+        ``"auto"`` or a key of the penalty's table (:data:`SOLVERS`,
+        :data:`OWL_SOLVERS`).
 
     Returns
     -------
@@ -98,32 +160,41 @@ def solve(w, lam, *, method: str = "auto") -> ProxResult:
 
     Notes
     -----
-    Autograd: for a floating-point tensor with ``requires_grad=True`` (and grad
-    mode on) ``x`` is differentiable with respect to ``w``: its gradient
-    averages the incoming gradient over each group of shared values, the
-    Jacobian of the prox wherever the groups are locally constant
-    (:mod:`prox.autograd`). Otherwise ``x`` is detached, like any result
-    computed under ``torch.no_grad()``.
+    Autograd (weight sharing): for a floating-point tensor with
+    ``requires_grad=True`` (and grad mode on) ``x`` is differentiable with
+    respect to ``w``: its gradient averages the incoming gradient over each
+    group of shared values, the Jacobian of the prox wherever the groups are
+    locally constant (:mod:`prox.autograd`). Otherwise ``x`` is detached, like
+    any result computed under ``torch.no_grad()``.
+
+    Examples
+    --------
+    >>> solve(np.array([0.0, 1.0, 5.0]), 0.5).x
+    array([0.5, 1. , 4.5])
+    >>> solve(np.array([3.0, -1.0, 0.5]), [1.0, 0.5, 0.5], penalty="owl").x
+    array([ 2. , -0.5,  0. ])
     """
+    penalty = _check_penalty(penalty)
+    rules, table = _RULES[penalty], REGISTRY[penalty]
     w = check_weights(w)
-    lam = check_strength(lam, "lam")
-    if not (isinstance(method, str) and (method == "auto" or method in SOLVER_SPECS)):
-        check_method(method, ("auto", *SOLVER_SPECS))  # raises, naming every solver
+    strength = rules.check(strength, w.shape[-1])
+    if not (isinstance(method, str) and (method == "auto" or method in table)):
+        check_method(method, ("auto", *table))  # raises, naming every solver
     if method == "auto":
-        method = auto_method(w)
-    spec: SolverSpec = SOLVER_SPECS[method]
+        method = auto_method(w, penalty=penalty)
+    spec: SolverSpec = table[method]
     rows, restore = to_rows(w, spec.kind)
-    if rows.shape[-1] <= 1 or rows.shape[0] == 0 or lam == 0.0:
-        # d <= 1, empty batches and lam = 0: the prox is exactly the identity.
+    if rows.shape[0] == 0 or rules.identity(strength, rows.shape[-1]):
+        # Empty batches, d <= 1 (weight sharing) and zero strength: exactly the identity.
         out, rounds = rows.clone() if spec.kind == "torch" else rows.copy(), 0
     else:
-        out, rounds = _scaled_kernel(spec, rows, lam)
+        out, rounds = _scaled_kernel(spec, rows, strength, rules.size(strength))
     x = restore(out)
-    if is_torch_tensor(w) and w.requires_grad and _grad_enabled():
+    if penalty == "ws" and is_torch_tensor(w) and w.requires_grad and _grad_enabled():
         from .autograd import attach_prox_gradient
 
         x = attach_prox_gradient(w, x)
-    return ProxResult(x=x, method=method, rounds=rounds)
+    return ProxResult(x=x, method=method, rounds=rounds, penalty=penalty)
 
 
 def _grad_enabled() -> bool:
@@ -148,37 +219,45 @@ def prox_ws(w, lam, *, method: str = "auto"):
 
 
 class Solver:
-    """One registered algorithm as a callable ``solver(w, lam) -> prox``.
+    """One registered algorithm as a callable ``solver(w, strength) -> prox``.
 
-    ``solver.solve(w, lam)`` returns the :class:`ProxResult` with its rounds.
+    ``solver.solve(w, strength)`` returns the :class:`ProxResult` with its rounds.
     """
 
     def __init__(self, spec: SolverSpec):
         self.spec = spec
         self.name = spec.name
         self.kind = spec.kind
+        self.penalty = spec.penalty
         self.summary = spec.summary
-        self.__doc__ = f"prox_ws(w, lam) with method={spec.name!r}: {spec.summary}"
+        face = "prox_ws(w, lam)" if spec.penalty == "ws" else "prox_owl(w, theta)"
+        self.__doc__ = f"{face} with method={spec.name!r}: {spec.summary}"
 
-    def __call__(self, w, lam):
-        return solve(w, lam, method=self.name).x
+    def __call__(self, w, strength):
+        return self.solve(w, strength).x
 
-    def solve(self, w, lam) -> ProxResult:
-        return solve(w, lam, method=self.name)
+    def solve(self, w, strength) -> ProxResult:
+        return solve(w, strength, penalty=self.penalty, method=self.name)
 
     def __repr__(self) -> str:
-        return f"<Solver {self.name!r}: {self.summary}>"
+        return f"<Solver {self.name!r} ({self.penalty}): {self.summary}>"
 
 
-#: name -> callable(w, lam) for every registered prox algorithm (prox's own, plus
-#: those that packages built on prox added with :func:`register_solver`).
-SOLVERS: dict[str, Solver] = PluginTable(
-    (name, Solver(spec)) for name, spec in dict.items(SOLVER_SPECS)
-)
+def _solver_table(penalty: str) -> PluginTable:
+    return PluginTable((name, Solver(spec)) for name, spec in dict.items(REGISTRY[penalty]))
 
 
-def register_solver(name: str, kind: str, kernel, summary: str, *, replace: bool = False):
-    """Make a rows kernel available as ``method=name`` and as ``SOLVERS[name]``.
+#: name -> callable(w, lam) for every registered weight-sharing prox algorithm
+#: (prox's own, plus those that packages built on prox added with :func:`register_solver`).
+SOLVERS: dict[str, Solver] = _solver_table("ws")
+#: name -> callable(w, theta) for every registered OWL prox algorithm.
+OWL_SOLVERS: dict[str, Solver] = _solver_table("owl")
+_TABLES = {"ws": SOLVERS, "owl": OWL_SOLVERS}
+
+
+def register_solver(name: str, kind: str, kernel, summary: str, *, penalty: str = "ws",
+                    replace: bool = False):
+    """Make a rows kernel available as ``method=name`` and in the penalty's solver table.
 
     Parameters
     ----------
@@ -187,10 +266,13 @@ def register_solver(name: str, kind: str, kernel, summary: str, *, replace: bool
     kind : {"numpy", "torch"}
         The rows the kernel takes: CPU ndarrays, or torch tensors on any device.
     kernel : callable or str
-        ``kernel(rows, lam) -> (out, rounds)`` (the contract in ``prox._registry``),
-        or its import path ``"package.module:function"``, imported on first use.
+        ``kernel(rows, strength) -> (out, rounds)`` (the contract in
+        ``prox._registry``), or its import path ``"package.module:function"``,
+        imported on first use.
     summary : str
         One line: what the algorithm does, where it runs, its work and depth.
+    penalty : {"ws", "owl"}, keyword-only
+        The penalty it solves: its table is :data:`SOLVERS` or :data:`OWL_SOLVERS`.
     replace : bool, keyword-only
         Allow replacing a different solver already registered under ``name``.
         Registering the same solver twice is always a no-op.
@@ -198,7 +280,7 @@ def register_solver(name: str, kind: str, kernel, summary: str, *, replace: bool
     Returns
     -------
     Solver
-        The registered ``SOLVERS[name]``.
+        The registered solver, ``SOLVERS[name]`` (or ``OWL_SOLVERS[name]``).
 
     Examples
     --------
@@ -207,9 +289,10 @@ def register_solver(name: str, kind: str, kernel, summary: str, *, replace: bool
     >>> solver = register_solver("identity", "numpy", identity_rows, "returns w (a demo)")
     >>> prox_ws([3.0, 1.0], 0.5, method="identity")
     array([3., 1.])
-    >>> del SOLVERS["identity"], SOLVER_SPECS["identity"]
+    >>> del SOLVERS["identity"], REGISTRY["ws"]["identity"]
     """
-    spec = SolverSpec(name, kind, kernel, summary)
-    if add_spec(spec, replace=replace) or not dict.__contains__(SOLVERS, name):
-        SOLVERS[name] = Solver(spec)
-    return SOLVERS[name]
+    spec = SolverSpec(name, kind, kernel, summary, _check_penalty(penalty))
+    table = _TABLES[penalty]
+    if add_spec(spec, replace=replace) or not dict.__contains__(table, name):
+        table[name] = Solver(spec)
+    return table[name]

@@ -100,21 +100,30 @@ def test_event_log_is_consistent(w_name, theta_name):
     assert ev.size <= d
     assert np.all(np.diff(ev["time"]) >= 0)
     assert set(ev["kind"]) <= {"merge", "wall"}
-    assert np.array_equal(ev["mass"], ev["stop"] - ev["head"])
-    merges, walls = ev[ev["kind"] == "merge"], ev[ev["kind"] == "wall"]
-    assert np.all((merges["head"] < merges["split"]) & (merges["split"] < merges["stop"]))
-    assert np.all(walls["split"] == walls["stop"]) and np.all(walls["position"] == 0)
+    merges, walls = ev["kind"] == "merge", ev["kind"] == "wall"
+    assert np.all(ev["position"][walls] == 0)
+    # Every event joins two clusters (linkage ids), except at most one: the first
+    # arrival at an empty wall, which only stops there.
+    arrivals = ev["left"] == -1
+    assert arrivals.sum() <= 1 and np.all(walls[arrivals])
+    assert np.all(ev["left"][~arrivals] >= 0) and np.all(ev["right"] >= 0)
+    assert np.all(ev["mass"][merges] >= 2)
+    # The run of ranks behind each event (the simulation's own log): a merge splits
+    # [head, stop) at split, a wall event brings [head, stop) to the wall [stop, d).
+    head, split, stop = traj._head, traj._split, traj._stop
+    assert np.all((head[merges] < split[merges]) & (split[merges] < stop[merges]))
+    assert np.all(split[walls] == stop[walls])
     # The wall grows from the bottom rank up, one contiguous run after another.
-    assert np.all(np.diff(walls["head"]) < 0)
-    if walls.size:
-        assert walls["stop"][0] == d
-        assert np.array_equal(walls["stop"][1:], walls["head"][:-1])
+    assert np.all(np.diff(head[walls]) < 0)
+    if walls.any():
+        assert stop[walls][0] == d
+        assert np.array_equal(stop[walls][1:], head[walls][:-1])
     # Each event happens where the reference puts its cluster at that time.
-    for e in ev:
+    for e, a, b in zip(ev, head, stop):
         t = float(e["time"])
         magnitudes = np.abs(prox_owl_reference(w, t * theta))[traj.rank_order]
-        members = magnitudes[e["head"]:e["stop"]]
-        np.testing.assert_allclose(members, e["position"], rtol=0, atol=_tol(w, theta, t) * 4)
+        np.testing.assert_allclose(magnitudes[a:b], e["position"], rtol=0,
+                                   atol=_tol(w, theta, t) * 4)
     # Every weight is zero from t_zero on, and t_zero is the first such time.
     if np.isfinite(traj.t_zero):
         assert np.all(traj.prox(traj.t_zero) == 0)
@@ -157,8 +166,9 @@ def test_clusters_labels_positions_agree(w_name, theta_name):
         assert traj.n_zeros(t) == int((magnitudes == 0).sum())
         if w.size and traj.n_zeros(t):
             assert np.all(labels[magnitudes == 0] == 0)
-        start, stop, mag = traj.clusters(t)
-        assert start.size == n and np.all(np.diff(mag) < 0)
+        mag, mass, first = traj.cluster_state(t)
+        assert first.size == n and np.all(np.diff(mag) < 0) and mass.sum() == w.size
+        np.testing.assert_array_equal(np.sort(np.unique(magnitudes))[::-1], mag)
     # positions of an array of times: one row per time.
     rows = traj.positions(mids)
     assert rows.shape == (mids.size, w.size)
@@ -246,15 +256,15 @@ def test_zero_theta_never_moves():
     traj = simulate_owl(w, np.zeros(10))
     assert traj.events.size == 0 and traj.t_zero == np.inf
     np.testing.assert_array_equal(traj.prox(123.0), w)
-    assert traj.t_for_clusters(10) == 0.0 and traj.t_for_clusters(1) == np.inf
+    assert traj.lam_for_clusters(10) == 0.0 and traj.lam_for_clusters(1) == np.inf
 
 
-def test_t_for_clusters():
+def test_lam_for_clusters():
     w = RNG.standard_normal(30)
     theta = oscar_weights(30, 0.05, 0.01)
     traj = simulate_owl(w, theta)
     for k in (1, 5, 17, 29, 30):
-        t = traj.t_for_clusters(k)
+        t = traj.lam_for_clusters(k)
         assert traj.n_clusters(t) <= k
         if t > 0:
             assert traj.n_clusters(np.nextafter(t, 0)) > k
@@ -306,7 +316,7 @@ def test_growl_matches_reference(shape):
         np.testing.assert_allclose(shrink * norms, np.linalg.norm(expected, axis=1),
                                    rtol=0, atol=tol)
         assert np.array_equal(traj.zero_rows(t), shrink == 0)
-        assert traj.n_groups(t) == np.unique(traj.norms.magnitudes(t)).size
+        assert traj.n_clusters(t) == np.unique(traj.norms.magnitudes(t)).size
     assert np.all(traj.prox(traj.t_zero) == 0)
 
 
@@ -315,7 +325,7 @@ def test_growl_grid_of_row_norms_ties_whole_rows():
     W = np.column_stack([rows * 3, rows * -4])  # row norms 5, 10, ..., 40: evenly spaced
     theta = oscar_weights(8, 0.0, 0.5)
     traj = simulate_growl(W, theta)
-    assert traj.n_groups(np.nextafter(10.0, 0)) == 8 and traj.n_groups(10.0) == 1
+    assert traj.n_clusters(np.nextafter(10.0, 0)) == 8 and traj.n_clusters(10.0) == 1
     for t in (5.0, 10.0, 12.0):
         np.testing.assert_allclose(traj.prox(t), prox_growl_reference(W, t * theta),
                                    rtol=0, atol=1e-12 * (40 + t * 3.5))
@@ -354,8 +364,8 @@ def test_property_oscar(values, lam1, lam2, t):
     ([1.0, 2.0, 0.5], ValueError, "Invalid theta: must be non-increasing"),
     ([1.0, 0.5, -0.5], ValueError, r"Invalid theta: entry 2 is -0.5 \(must be >= 0\)"),
     ([1.0, 0.5], ValueError, r"Invalid theta: expected shape \(3,\)"),
-    ([1.0, np.nan, 0.0], ValueError, "Invalid theta: entry 1 is nan"),
-    ([np.inf, 1.0, 0.0], ValueError, "Invalid theta: entry 0 is inf"),
+    ([1.0, np.nan, 0.0], ValueError, "Invalid theta: contains NaN"),
+    ([np.inf, 1.0, 0.0], ValueError, "Invalid theta: contains NaN"),
     (["a", "b", "c"], TypeError, "Invalid theta: dtype"),
     ([1 + 1j, 0, 0], TypeError, "Invalid theta: dtype"),
 ])
@@ -374,12 +384,12 @@ def test_bad_w_and_times():
     with pytest.raises(ValueError, match="Invalid W: expected a 2-D"):
         simulate_growl(np.ones(3), [1.0, 1.0, 1.0])
     traj = simulate_owl(np.array([1.0, 2.0]), [1.0, 1.0])
-    with pytest.raises(ValueError, match="Invalid t"):
+    with pytest.raises(ValueError, match="Invalid lam: -1.0"):
         traj.prox(-1.0)
     with pytest.raises(ValueError, match="Invalid t"):
         traj.positions(np.array([0.0, np.nan]))
     with pytest.raises(TypeError, match="Invalid k"):
-        traj.t_for_clusters(1.5)
+        traj.lam_for_clusters(1.5)
 
 
 def test_inputs_are_not_modified_and_torch_is_accepted():
@@ -391,5 +401,93 @@ def test_inputs_are_not_modified_and_torch_is_accepted():
     traj.prox(1.0)
     assert np.array_equal(w, w_copy) and np.array_equal(theta, theta_copy)
     from_tensor = simulate_owl(torch.from_numpy(w).float(), torch.from_numpy(theta))
-    np.testing.assert_allclose(from_tensor.prox(1.0),
-                               prox_owl_reference(w.astype(np.float32), theta), atol=1e-12 * 4)
+    got = from_tensor.prox(1.0)
+    assert isinstance(got, torch.Tensor) and got.dtype == torch.float32  # tensor in, tensor out
+    np.testing.assert_allclose(got.numpy(), prox_owl_reference(w.astype(np.float32), theta),
+                               atol=1e-6 * 4)
+
+
+# ------------------------------------------- one vocabulary with particles.Trajectory
+QUERIES = ("prox", "positions", "labels", "n_clusters", "lam_for_clusters", "lam_max",
+           "events", "linkage", "times")
+
+
+def test_every_trajectory_answers_the_same_queries():
+    from particles import simulate
+
+    w = RNG.standard_normal(6)
+    trajectories = [simulate(w), simulate_owl(w, oscar_weights(6, 0.1, 0.1)),
+                    simulate_growl(RNG.standard_normal((6, 2)), oscar_weights(6, 0.1, 0.1))]
+    for traj in trajectories:
+        missing = [name for name in QUERIES if not hasattr(traj, name)]
+        assert not missing, f"{type(traj).__name__} lacks {missing}"
+        for old in ("t_for_clusters", "clusters", "n_groups"):
+            assert not hasattr(traj, old), f"{type(traj).__name__}.{old} is the old word"
+
+
+@pytest.mark.parametrize("w_name, theta_name", [(w, t) for w in INPUTS for t in
+                                                 ("oscar", "lasso", "random", "step")])
+def test_linkage_is_the_merge_tree_with_the_wall_as_the_zero_cluster(w_name, theta_name):
+    from scipy.cluster.hierarchy import fcluster, is_valid_linkage
+
+    w = INPUTS[w_name]
+    theta = _thetas(w.size)[theta_name]
+    traj = simulate_owl(w, theta)
+    Z = traj.linkage
+    assert Z.shape == (max(w.size - 1, 0), 4)
+    if w.size < 2:
+        return
+    assert is_valid_linkage(Z) and np.all(np.diff(Z[:, 2]) >= 0)
+    assert traj.lam_max == traj.times[-1] and traj.lam_max >= Z[-1, 2]
+    joins = traj.events[traj.events["left"] >= 0]
+    np.testing.assert_array_equal(Z[:, :2], np.column_stack((joins["left"], joins["right"])))
+    events = np.unique(Z[:, 2])
+    for t in np.concatenate(((events[:-1] + events[1:]) / 2, [events[-1] + 1.0])):
+        cut = fcluster(Z, t, "distance")
+        assert np.unique(cut).size == traj.n_clusters(t)
+        labels = traj.labels(t)  # the same partition, up to the names of the groups
+        assert np.unique(np.column_stack((cut, labels)), axis=0).shape[0] == np.unique(cut).size
+
+
+def test_no_linkage_when_some_weights_never_reach_zero():
+    # A top speed > 0 catches everyone and takes them to the wall: only theta == 0
+    # leaves separate trees (here the zero joins the wall at t = 0, the others never).
+    traj = simulate_owl(np.array([3.0, 0.0, 2.0]), np.zeros(3))
+    assert traj.t_zero == np.inf and traj.events.size == 1
+    with pytest.raises(ValueError, match="never reach 0"):
+        traj.linkage
+
+
+def test_lam_max_is_when_everything_stops():
+    w = np.array([3.0, -1.0, 0.5])
+    traj = simulate_owl(w, [1.0, 0.5, 0.5])
+    assert traj.lam_max == traj.t_zero == 3.0
+    np.testing.assert_array_equal(traj.prox(traj.lam_max), traj.prox(10 * traj.lam_max))
+    still = simulate_owl(w, [1.0, 0.0, 0.0])  # the lowest cluster never moves
+    np.testing.assert_array_equal(still.prox(still.lam_max), still.prox(10 * still.lam_max + 1))
+
+
+def test_float32_in_float32_out():
+    w = RNG.standard_normal(9).astype(np.float32)
+    theta = oscar_weights(9, 0.1, 0.05)
+    traj = simulate_owl(w, theta)
+    assert traj.prox(0.5).dtype == np.float32 and traj.positions([0.1, 0.2]).dtype == np.float32
+    np.testing.assert_allclose(traj.prox(0.5), prox_owl_reference(w, 0.5 * theta), atol=1e-6)
+    W = RNG.standard_normal((9, 2)).astype(np.float32)
+    growl = simulate_growl(W, theta)
+    assert growl.prox(0.5).dtype == np.float32 and growl.positions(0.5).dtype == np.float32
+
+
+def test_growl_answers_for_its_rows():
+    W = RNG.standard_normal((8, 3))
+    theta = oscar_weights(8, 0.1, 0.05)
+    traj = simulate_growl(W, theta)
+    t = 0.7
+    np.testing.assert_allclose(traj.positions(t), np.linalg.norm(traj.prox(t), axis=1),
+                               rtol=0, atol=1e-12 * np.abs(W).sum())
+    assert traj.positions(np.array([0.1, t])).shape == (2, 8)
+    k = 3
+    lam = traj.lam_for_clusters(k)
+    assert traj.n_clusters(lam) <= k < traj.n_clusters(np.nextafter(lam, 0))
+    assert np.unique(traj.labels(lam)).size == traj.n_clusters(lam)
+    assert traj.lam_max == traj.norms.lam_max and traj.events is traj.norms.events

@@ -7,14 +7,16 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
+from prox import register_solver, solve
 from prox.owl import (
     OWL_SOLVERS,
+    growl_penalty,
     oscar_weights,
+    owl_penalty,
     prox_growl,
     prox_growl_reference,
     prox_owl,
     prox_owl_reference,
-    solve_owl,
 )
 
 RNG = np.random.default_rng(23)
@@ -74,7 +76,7 @@ def test_batches_along_the_last_axis(method):
     w[0, 0] = np.arange(25.0)  # a grid row and a mirrored row in the batch
     w[1, 2] = np.concatenate([np.arange(12.0), [0.0], -np.arange(12.0)])
     theta = oscar_weights(25, 0.1, 0.05)
-    result = solve_owl(w, theta, method=method)
+    result = solve(w, theta, penalty="owl", method=method)
     assert result.x.shape == w.shape and result.method == method
     np.testing.assert_allclose(result.x, _reference_rows(w, theta), rtol=0, atol=_tol(w, theta))
     assert result.rounds is None if method == "pava" else result.rounds >= 1
@@ -121,10 +123,10 @@ def test_float64_magnitudes_that_differ_only_in_the_lowest_bits(method):
 
 def test_integers_give_float64_and_auto_picks_pava():
     w = np.array([[3, -1, 0, 2]])
-    result = solve_owl(w, [1.0, 0.5, 0.5, 0.0])
+    result = solve(w, [1.0, 0.5, 0.5, 0.0], penalty="owl")
     assert result.method == "pava" and result.x.dtype == np.float64
     np.testing.assert_allclose(result.x, _reference_rows(w, [1.0, 0.5, 0.5, 0.0]), atol=1e-15)
-    assert solve_owl(torch.ones(2, 3), np.zeros(3)).method == "pava"  # CPU tensors
+    assert solve(torch.ones(2, 3), np.zeros(3), penalty="owl").method == "pava"  # CPU tensors
 
 
 def test_parallel_pava_rounds_on_a_cascade():
@@ -133,7 +135,7 @@ def test_parallel_pava_rounds_on_a_cascade():
     w = np.concatenate([[1000.0], np.arange(d - 1, 0, -1.0)])
     theta = np.full(d, 0.0)
     theta[0] = 1500.0
-    result = solve_owl(w, theta, method="parallel_pava")
+    result = solve(w, theta, penalty="owl", method="parallel_pava")
     np.testing.assert_allclose(result.x, prox_owl_reference(w, theta), rtol=0,
                                atol=_tol(w, theta))
     assert result.rounds >= 1
@@ -191,10 +193,10 @@ BAD_THETA = [
     ([1.0, 0.5, -0.5], ValueError, r"Invalid theta: entry 2 is -0.5 \(must be >= 0\)"),
     ([1.0, 0.5], ValueError, r"Invalid theta: expected shape \(3,\), got shape \(2,\)"),
     ([[1.0, 0.5, 0.0]], ValueError, r"Invalid theta: expected shape \(3,\)"),
-    (1.0, ValueError, r"Invalid theta: expected shape \(3,\), got shape \(\)"),
-    ([1.0, np.nan, 0.0], ValueError, r"Invalid theta: entry 1 is nan \(must be finite\)"),
-    ([np.inf, 1.0, 0.0], ValueError, r"Invalid theta: entry 0 is inf \(must be finite\)"),
-    (["a", "b", "c"], TypeError, "Invalid theta: dtype <U1 is not a real number type"),
+    (1.0, ValueError, r"Invalid theta: expected at least one dimension, got a scalar"),
+    ([1.0, np.nan, 0.0], ValueError, r"Invalid theta: contains NaN or infinite entries"),
+    ([np.inf, 1.0, 0.0], ValueError, r"Invalid theta: contains NaN or infinite entries"),
+    (["a", "b", "c"], TypeError, "Invalid theta: dtype <U1 is not supported"),
     ([1 + 1j, 0, 0], TypeError, "Invalid theta: dtype complex128"),
     ([object(), 1.0, 0.0], TypeError, "Invalid theta: dtype object"),
 ]
@@ -224,3 +226,80 @@ def test_bad_w(w, error, match):
 def test_unknown_method():
     with pytest.raises(ValueError, match="Unknown method 'fast'"):
         prox_owl(np.ones(3), np.ones(3), method="fast")
+
+
+# ------------------------------------------- the same machinery as weight sharing
+def test_method_is_keyword_only():
+    with pytest.raises(TypeError):
+        prox_owl(np.ones(3), np.ones(3), "pava")
+
+
+def test_unknown_penalty_is_named():
+    with pytest.raises(ValueError, match="Unknown penalty 'slope'"):
+        solve(np.ones(3), np.ones(3), penalty="slope")
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_overflow_guard_near_the_top_of_the_float_range(method):
+    # Equal magnitudes of 1.5e308 pool into one block; a block sum would overflow
+    # to inf without the power-of-two scaling every penalty's dispatch applies.
+    w = np.array([[1.5e308, -1.5e308, 1.5e308, 1e308]])
+    theta = np.array([1e308, 1e308, 0.0, 0.0])
+    got = prox_owl(w, theta, method=method)
+    assert np.isfinite(got).all()
+    # The reference itself overflows there: compare with it at half scale (OWL's prox
+    # scales exactly: prox(w; theta) = 2 prox(w / 2; theta / 2)).
+    np.testing.assert_allclose(got[0], 2 * prox_owl_reference(w[0] / 2, theta / 2), rtol=1e-12)
+
+
+def test_a_registered_owl_solver_joins_the_owl_table_only():
+    def clip_rows(rows, theta):  # Lasso's prox, right only for a constant theta
+        return np.sign(rows) * np.maximum(np.abs(rows) - theta, 0.0), None
+
+    solver = register_solver("clip_for_test", "numpy", clip_rows, "soft threshold (a test)",
+                             penalty="owl")
+    try:
+        assert OWL_SOLVERS["clip_for_test"] is solver and solver.penalty == "owl"
+        w = np.array([3.0, -1.0, 0.2])
+        np.testing.assert_allclose(prox_owl(w, np.full(3, 0.5), method="clip_for_test"),
+                                   [2.5, -0.5, 0.0])
+        with pytest.raises(ValueError, match="Unknown method 'clip_for_test'"):
+            solve(w, 0.5, method="clip_for_test")  # not a weight-sharing solver
+    finally:
+        from prox._registry import REGISTRY
+
+        OWL_SOLVERS.pop("clip_for_test", None)
+        REGISTRY["owl"].pop("clip_for_test", None)
+
+
+# ------------------------------------------------------------------ the penalties
+def test_owl_penalty_works_along_the_last_axis():
+    w = np.array([[1.0, -2.0], [3.0, 4.0]])
+    got = owl_penalty(w, [2.0, 1.0])
+    # One value per row (2*2 + 1*1, 2*4 + 1*3), not one number for the flattened matrix.
+    np.testing.assert_array_equal(got, [5.0, 11.0])
+    assert owl_penalty(w.astype(np.float32), [2.0, 1.0]).dtype == np.float32
+    tensor = torch.tensor(w, requires_grad=True)
+    value = owl_penalty(tensor, [2.0, 1.0])
+    assert isinstance(value, torch.Tensor) and value.tolist() == [5.0, 11.0]
+    value.sum().backward()  # differentiable: d/dw = theta at each rank, with w's sign
+    np.testing.assert_array_equal(tensor.grad.numpy(), [[1.0, -2.0], [1.0, 2.0]])
+    with pytest.raises(ValueError, match=r"Invalid theta: expected shape \(2,\)"):
+        owl_penalty(w, [3.0, 2.0, 1.0, 0.0])
+
+
+def test_growl_penalty_on_a_vector_is_a_clear_error():
+    with pytest.raises(ValueError, match=r"Invalid W: expected a 2-D matrix .* shape \(3,\)"):
+        growl_penalty(np.ones(3), [1.0, 1.0, 1.0])
+
+
+def test_prox_growl_keeps_float32_and_tensors():
+    W = RNG.standard_normal((6, 3))
+    theta = oscar_weights(6, 0.1, 0.05)
+    expected = prox_growl_reference(W, theta)
+    got32 = prox_growl(W.astype(np.float32), theta)
+    assert got32.dtype == np.float32
+    np.testing.assert_allclose(got32, expected, rtol=0, atol=1e-6)
+    got_tensor = prox_growl(torch.from_numpy(W), theta)
+    assert isinstance(got_tensor, torch.Tensor) and got_tensor.dtype == torch.float64
+    np.testing.assert_allclose(got_tensor.numpy(), expected, rtol=0, atol=1e-12)

@@ -188,14 +188,19 @@ def test_lam_for_clusters():
 
 
 # ------------------------------------------------------------- dtypes, kinds
-def test_float32_and_int_inputs():
+@pytest.mark.parametrize("backend", ["numba", "torch", "torch_events"])
+def test_float32_in_float32_out_and_integers_in_float64(backend):
+    # The dtype policy of prox: float32 stays float32 (positions too), integers give float64.
     rng = np.random.default_rng(6)
     w32 = rng.standard_normal(30).astype(np.float32)
-    traj = simulate(w32)
-    assert traj.prox(0.3).dtype == np.float64
-    assert_prox_matches(w32.astype(np.float64), traj, lams_for(traj)[::3])
+    traj = simulate(w32, backend=backend)
+    assert traj.prox(0.3).dtype == np.float32 and isinstance(traj.prox(0.3), np.ndarray)
+    assert traj.positions(np.array([0.1, 0.3])).dtype == np.float32
+    np.testing.assert_allclose(traj.prox(0.3), prox_ws(w32, 0.3), rtol=0,
+                               atol=tolerance(w32, 0.3, np.float32))
     wi = rng.integers(-5, 5, 25)
-    traj = simulate(wi)
+    traj = simulate(wi, backend=backend)
+    assert traj.prox(0.3).dtype == np.float64
     assert_prox_matches(wi, traj, lams_for(traj)[::3])
 
 

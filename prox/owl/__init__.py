@@ -14,73 +14,40 @@ the wall.
 GrOWL on a matrix applies OWL to its row norms and rescales each row, so whole
 rows are zeroed or tied in norm (Zhang et al., ICLR 2018, appendix A).
 
-Solvers, like the weight-sharing ones (:mod:`prox._registry`):
-:data:`OWL_SOLVERS` maps a name to ``callable(w, theta)``; ``prox_owl(w,
-theta, method="auto")`` picks ``"pava"`` (Numba, CPU) for arrays and CPU
-tensors and ``"parallel_pava"`` (torch, whole-tensor rounds) for tensors on an
-accelerator. :func:`prox_owl_reference` (argsort + SciPy's isotonic
-regression, float64, 1-D) is the independent reference the tests use.
+Solvers go through the weight-sharing machinery (:mod:`prox._registry`,
+:func:`prox.solve` with ``penalty="owl"``): :data:`OWL_SOLVERS` maps a name
+to ``callable(w, theta)``; ``prox_owl(w, theta, method="auto")`` picks
+``"pava"`` (Numba, CPU; :mod:`prox.owl.pava`) for arrays and CPU tensors and
+``"parallel_pava"`` (torch, whole-tensor rounds; :mod:`prox.owl.parallel_pava`)
+for tensors on an accelerator. :func:`prox_owl_reference` (argsort + SciPy's
+isotonic regression, float64, 1-D) is the independent reference the tests use.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 import numpy as np
-from scipy.optimize import isotonic_regression
 
-from .._arrays import to_rows
-from .._registry import SolverSpec
-from ..validation import check_method, check_strength, check_weights, is_torch_tensor
+from .._arrays import OutputKind
+from ..dispatch import OWL_SOLVERS, solve
+from ..validation import (
+    check_strength,
+    check_theta,
+    check_weights,
+    is_torch_tensor,
+    result_dtype,
+)
 
 __all__ = [
     "check_theta",
     "oscar_weights",
     "owl_penalty",
     "prox_owl",
-    "solve_owl",
     "prox_owl_reference",
-    "OWL_SOLVER_SPECS",
     "OWL_SOLVERS",
-    "OwlResult",
     "growl_penalty",
     "prox_growl",
     "prox_growl_reference",
     "compression_stats",
 ]
-
-
-# ------------------------------------------------------------------ validation
-def check_theta(theta, d: int, name: str = "theta") -> np.ndarray:
-    """Return ``theta`` as a float64 (d,) array after checking it is an OWL weight vector.
-
-    TypeError for a non-real dtype; ValueError (naming ``name`` and the value)
-    for a wrong shape, NaN/inf, a negative entry or an increase.
-    """
-    if is_torch_tensor(theta):
-        theta = theta.detach().cpu().numpy()
-    try:
-        array = np.asarray(theta)
-    except (TypeError, ValueError) as error:
-        raise TypeError(f"Invalid {name}: cannot be read as a numeric array ({error})") from None
-    if array.dtype.kind not in "fiu":
-        raise TypeError(f"Invalid {name}: dtype {array.dtype} is not a real number type")
-    array = array.astype(np.float64)
-    if array.shape != (d,):
-        raise ValueError(f"Invalid {name}: expected shape ({d},), got shape {array.shape}")
-    bad = ~np.isfinite(array)
-    if bad.any():
-        raise ValueError(f"Invalid {name}: entry {int(np.argmax(bad))} is {array[bad][0]} "
-                         "(must be finite)")
-    if (array < 0).any():
-        i = int(np.argmax(array < 0))
-        raise ValueError(f"Invalid {name}: entry {i} is {array[i]} (must be >= 0)")
-    rises = np.diff(array) > 0
-    if rises.any():
-        i = int(np.argmax(rises))
-        raise ValueError(f"Invalid {name}: must be non-increasing, but entry {i} = {array[i]} "
-                         f"< entry {i + 1} = {array[i + 1]}")
-    return array
 
 
 def oscar_weights(d: int, lam1: float, lam2: float) -> np.ndarray:
@@ -93,11 +60,36 @@ def oscar_weights(d: int, lam1: float, lam2: float) -> np.ndarray:
     return lam1 + lam2 * (d - np.arange(1, d + 1))
 
 
-def owl_penalty(w, theta) -> float:
-    """``sum_i theta_i |w|_[i]`` of a 1-D vector."""
-    w = np.asarray(check_weights(w), dtype=np.float64).ravel()
-    theta = check_theta(theta, w.size)
-    return float(np.sort(np.abs(w))[::-1] @ theta)
+def owl_penalty(w, theta):
+    """``OWL_theta(w) = sum_i theta_i |w|_[i]`` along the last axis (like :func:`prox.ws_penalty`).
+
+    Parameters
+    ----------
+    w : array_like or Tensor, shape (..., d)
+    theta : array_like, shape (d,)
+        Non-increasing, finite, >= 0: the weight of the i-th largest magnitude.
+
+    Returns
+    -------
+    ndarray of shape ``w.shape[:-1]`` (float64, or float32 for float32 input;
+    a NumPy scalar for 1-D input), or a Tensor of that shape (differentiable).
+    Cost O(d log d) per slice (one sort of the magnitudes).
+
+    Examples
+    --------
+    >>> float(owl_penalty(np.array([1.0, -3.0, 2.0]), [3.0, 2.0, 1.0]))   # 3*3 + 2*2 + 1*1
+    14.0
+    """
+    w = check_weights(w)
+    theta = check_theta(theta, w.shape[-1])
+    if is_torch_tensor(w):
+        import torch
+
+        magnitudes = w.to(result_dtype(w.dtype)).abs().sort(dim=-1, descending=True).values
+        return magnitudes @ torch.as_tensor(theta, dtype=magnitudes.dtype, device=w.device)
+    magnitudes = np.abs(w.astype(result_dtype(w.dtype), copy=False))
+    descending = -np.sort(-magnitudes, axis=-1)
+    return descending @ theta.astype(descending.dtype)
 
 
 # ------------------------------------------------------------------ reference
@@ -107,6 +99,8 @@ def prox_owl_reference(w, theta) -> np.ndarray:
     argsort + ``scipy.optimize.isotonic_regression``: the tests' reference for
     every fast OWL solver and for :func:`particles.simulate_owl`. Cost O(d log d).
     """
+    from scipy.optimize import isotonic_regression  # only the tests' reference needs SciPy
+
     w = np.asarray(check_weights(w), dtype=np.float64)
     if w.ndim != 1:
         raise ValueError(f"Invalid w: expected a 1-D vector, got shape {w.shape}")
@@ -122,122 +116,44 @@ def prox_owl_reference(w, theta) -> np.ndarray:
 
 
 # ------------------------------------------------------------------ fast path
-#: The OWL solvers: rows kernels ``kernel(rows, theta) -> (out, rounds)`` with the
-#: contract of :mod:`prox._registry` (``theta``: validated float64 (d,)).
-OWL_SOLVER_SPECS: dict[str, SolverSpec] = {
-    spec.name: spec
-    for spec in (
-        SolverSpec(
-            "pava",
-            "numpy",
-            "prox.owl.pava:prox_owl_pava_rows",
-            "sort |w| + one stack pass of pool adjacent violators (Numba, CPU); "
-            "work O(d log d), sequential",
-        ),
-        SolverSpec(
-            "parallel_pava",
-            "torch",
-            "prox.owl.parallel_pava:prox_owl_parallel_pava_rows",
-            "sort |w| + parallel PAVA, every violating run pooled per round (torch); "
-            "rounds O(d) worst case",
-        ),
-    )
-}
-
-
-@dataclass(frozen=True)
-class OwlResult:
-    """Result of :func:`solve_owl`: the prox ``x``, the ``method`` used, its ``rounds``."""
-
-    x: Any
-    method: str
-    rounds: int | None
-
-
-def _auto_owl_method(w) -> str:
-    if is_torch_tensor(w) and w.device.type != "cpu":
-        return "parallel_pava"
-    return "pava"
-
-
-def solve_owl(w, theta, *, method: str = "auto") -> OwlResult:
-    """``prox_{OWL_theta}`` along the last axis, with the solver's details.
-
-    Parameters
-    ----------
-    w : array_like or Tensor, shape (..., d)
-        float32, float64 or integer, finite; each slice along the last axis is
-        one problem.
-    theta : array_like, shape (d,)
-        Non-increasing, finite, >= 0 (shared by every slice).
-    method : ``"auto"`` or a key of :data:`OWL_SOLVERS`
-
-    Returns
-    -------
-    OwlResult
-        ``x`` has the input's kind, shape and device; float32 stays float32,
-        float64 stays float64, integers give float64. The input is not modified.
-    """
-    w = check_weights(w)
-    theta = check_theta(theta, w.shape[-1])
-    method = check_method(method, ("auto", *OWL_SOLVER_SPECS))
-    if method == "auto":
-        method = _auto_owl_method(w)
-    spec = OWL_SOLVER_SPECS[method]
-    rows, restore = to_rows(w, spec.kind)
-    if rows.shape[0] == 0 or rows.shape[-1] == 0:
-        out, rounds = (rows.clone() if spec.kind == "torch" else rows.copy()), 0
-    else:
-        out, rounds = spec.kernel(rows, theta)
-    return OwlResult(x=restore(out), method=method, rounds=rounds)
-
-
-def prox_owl(w, theta, method: str = "auto"):
+def prox_owl(w, theta, *, method: str = "auto"):
     """``argmin_u 1/2 ||u - w||^2 + OWL_theta(u)`` along the last axis.
 
-    See :func:`solve_owl` for the conventions. Cost O(d log d) per slice.
+    ``prox.solve(w, theta, penalty="owl", method=method).x``: the same dispatch,
+    result type, overflow guard and dtype policy as :func:`prox.prox_ws`
+    (float32 stays float32; torch in, torch out, on its device). ``method`` is
+    ``"auto"`` or a key of :data:`OWL_SOLVERS`. Cost O(d log d) per slice.
 
     Examples
     --------
     >>> prox_owl(np.array([3.0, -1.0, 0.5]), [1.0, 0.5, 0.5])
     array([ 2. , -0.5,  0. ])
     """
-    return solve_owl(w, theta, method=method).x
-
-
-class _OwlSolver:
-    """One OWL algorithm as ``solver(w, theta) -> prox``; ``.solve`` gives the rounds."""
-
-    def __init__(self, spec: SolverSpec):
-        self.spec, self.name, self.kind, self.summary = spec, spec.name, spec.kind, spec.summary
-        self.__doc__ = f"prox_owl(w, theta) with method={spec.name!r}: {spec.summary}"
-
-    def __call__(self, w, theta):
-        return solve_owl(w, theta, method=self.name).x
-
-    def solve(self, w, theta) -> OwlResult:
-        return solve_owl(w, theta, method=self.name)
-
-    def __repr__(self) -> str:
-        return f"<OWL solver {self.name!r}: {self.summary}>"
-
-
-#: name -> callable(w, theta) for every OWL prox algorithm.
-OWL_SOLVERS: dict[str, _OwlSolver] = {name: _OwlSolver(s) for name, s in OWL_SOLVER_SPECS.items()}
+    return solve(w, theta, penalty="owl", method=method).x
 
 
 # ------------------------------------------------------------------ GrOWL
 def growl_penalty(W, theta) -> float:
-    """GrOWL: OWL of the row norms of a 2-D matrix."""
-    W = np.asarray(check_weights(W, "W"), dtype=np.float64)
-    return owl_penalty(np.linalg.norm(W, axis=1), theta)
+    """GrOWL: OWL of the row norms of a 2-D matrix ``W`` (rows, cols); ``theta`` (rows,).
+
+    Examples
+    --------
+    >>> growl_penalty(np.array([[3.0, 4.0], [1.0, 0.0]]), [2.0, 1.0])   # 2*5 + 1*1
+    11.0
+    """
+    W = _check_matrix(W)
+    return float(owl_penalty(np.linalg.norm(W, axis=1), theta))
 
 
 def _check_matrix(W) -> np.ndarray:
-    W = np.asarray(check_weights(W, "W"), dtype=np.float64)
+    """``W`` as a float64 2-D ndarray; a ValueError naming the shape otherwise."""
+    W = check_weights(W, "W")
     if W.ndim != 2:
-        raise ValueError(f"Invalid W: expected a 2-D matrix, got shape {W.shape}")
-    return W
+        raise ValueError(f"Invalid W: expected a 2-D matrix (rows, cols), got shape "
+                         f"{tuple(W.shape)}")
+    if is_torch_tensor(W):
+        W = W.detach().cpu().numpy()
+    return np.asarray(W, dtype=np.float64)
 
 
 def _rescale_rows(W, norms, new_norms) -> np.ndarray:
@@ -245,14 +161,17 @@ def _rescale_rows(W, norms, new_norms) -> np.ndarray:
     return W * scale[:, None]
 
 
-def prox_growl(W, theta) -> np.ndarray:
+def prox_growl(W, theta):
     """Prox of GrOWL on the rows of a 2-D matrix: OWL prox of the row norms, rows rescaled.
 
-    float64 result; the row norms go through the fast :func:`prox_owl`.
+    ``W`` (rows, cols), ndarray or tensor; ``theta`` (rows,). Computed in
+    float64 (the row norms go through the fast :func:`prox_owl`); returned in
+    the input's kind and result dtype (float32 stays float32).
     """
+    like = OutputKind.of(check_weights(W, "W"))
     W = _check_matrix(W)
     norms = np.linalg.norm(W, axis=1)
-    return _rescale_rows(W, norms, prox_owl(norms, theta))
+    return like(_rescale_rows(W, norms, prox_owl(norms, theta)))
 
 
 def prox_growl_reference(W, theta) -> np.ndarray:
