@@ -27,7 +27,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ..solvers._sort_keys import index_bits_for, repair_truncated_runs, sort_keys
+from ..solvers._sort_keys import check_packable, index_bits_for, repair_truncated_runs, sort_keys
 
 __all__ = ["owl_pava_kernel", "prox_owl_pava_rows"]
 
@@ -126,9 +126,8 @@ def prox_owl_pava_rows(rows: np.ndarray, theta: np.ndarray):
         return out, None
     d = rows.shape[-1]
     single = rows.dtype == np.float32
+    check_packable(d, single)
     index_bits = index_bits_for(d)
-    if index_bits > 32 or (single and d >= 2**30):
-        raise ValueError(f"rows of length {d} are too long for the packed-key sort")
     rows = np.ascontiguousarray(rows)
     keys = np.empty(rows.shape, np.uint64)
     _pack_magnitude_keys(rows.view(np.uint32 if single else np.uint64), index_bits, keys)

@@ -44,8 +44,8 @@ import numba
 import numpy as np
 
 __all__ = [
-    "index_bits_for", "pack_keys", "sort_keys", "repair_truncated_runs", "sorted_keys",
-    "sort_with_order", "sort_plan", "SORT_PATHS",
+    "index_bits_for", "packable", "check_packable", "pack_keys", "sort_keys",
+    "repair_truncated_runs", "sorted_keys", "sort_with_order", "sort_plan", "SORT_PATHS",
 ]
 
 _U64 = np.uint64
@@ -61,6 +61,22 @@ RADIX_MAX_LENGTH = 1 << 25
 def index_bits_for(d: int) -> int:
     """Number of low key bits that hold an index in ``[0, d)`` (at least 1)."""
     return max(1, int(d - 1).bit_length())
+
+
+def packable(d: int, single: bool) -> bool:
+    """Whether rows of length ``d`` fit the packed keys.
+
+    The index takes at most 32 bits (float64 keys keep at least their top 32
+    value bits) and, for float32 (``single``), stays below 2**30: the kernels
+    keep flags (a block's singleton mark, the sign of w) in bits 30 and 31.
+    """
+    return index_bits_for(d) <= 32 and not (single and d >= 2**30)
+
+
+def check_packable(d: int, single: bool) -> None:
+    """ValueError unless rows of length ``d`` fit the packed keys (:func:`packable`)."""
+    if not packable(d, single):
+        raise ValueError(f"rows of length {d} are too long for the packed-key sort")
 
 
 @numba.njit(cache=True)
@@ -271,9 +287,8 @@ def sorted_keys(rows: np.ndarray):
     """
     d = rows.shape[-1]
     single = rows.dtype == np.float32
+    check_packable(d, single)
     index_bits = index_bits_for(d)
-    if index_bits > 32 or (single and d >= 2**30):
-        raise ValueError(f"rows of length {d} are too long for the packed-key sort")
     keys = np.empty(rows.shape, np.uint64)
     pack_keys(rows.view(np.uint32 if single else np.uint64), index_bits, keys)
     sort_keys(keys, index_bits, 32 if single else 64)
@@ -289,8 +304,7 @@ def sort_with_order(rows: np.ndarray):
     and the sorted values as float64 (rows, d). Rows too long to pack fall back
     to ``numpy.argsort`` (stable).
     """
-    d = rows.shape[-1]
-    if index_bits_for(d) > 32 or (rows.dtype == np.float32 and d >= 2**30):
+    if not packable(rows.shape[-1], rows.dtype == np.float32):
         order = np.argsort(rows, axis=-1, kind="stable")
         return order, np.take_along_axis(rows, order, axis=-1).astype(np.float64, copy=False)
     keys, index_bits = sorted_keys(rows)
