@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from prox._arrays import OutputKind
-from prox.scaling import power_of_two_scale
+from prox.scaling import power_of_two_scale, power_of_two_scales
 from prox.sort_keys import sort_with_order as sort_rows
 from prox.validation import check_weights, is_torch_tensor, result_dtype
 
@@ -73,7 +73,7 @@ def _sorted_scaled_rows(rows):
 
     xs, order = rows.to(torch.float64).sort(dim=-1, stable=True)
     largest = xs.abs().amax(dim=1).cpu().numpy() if xs.shape[1] else np.zeros(xs.shape[0])
-    scales = np.array([power_of_two_scale(float(value)) for value in largest])
+    scales = power_of_two_scales(largest)
     scaled = xs / torch.as_tensor(scales, device=xs.device)[:, None]
     return xs, order, scaled, scales
 

@@ -37,6 +37,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from prox.scaling import pooled_mean_jit
+
 from .heap import heapify, place, remove
 
 __all__ = ["simulate_owl_sorted", "MERGE", "WALL"]
@@ -119,9 +121,8 @@ def simulate_owl_sorted(xs, theta, ev_time, ev_kind, ev_head, ev_split, ev_stop,
         else:
             # Merge B = [b, c) into A = [a, b): mean position and mean speed.
             c = nxt[b]
-            share = (c - b) / (c - a)
-            mx[a] += (mx[b] - mx[a]) * share
-            mt[a] += (mt[b] - mt[a]) * share
+            mx[a] = pooled_mean_jit(mx[a], b - a, mx[b], c - b)
+            mt[a] = pooled_mean_jit(mt[a], b - a, mt[b], c - b)
             nxt[a] = c
             if c < d:
                 prv[c] = a

@@ -102,6 +102,7 @@ import numba
 import numpy as np
 import torch
 
+from prox.scaling import pooled_mean_jit, power_of_two_scales
 from prox.solvers.torch_blocks import flat_ranges, split_prefix_sums
 from prox.sort_keys import sort_with_order
 from prox.transform import velocity_jit
@@ -201,10 +202,7 @@ def gap_times_rows(xs: torch.Tensor, *, probes: int = PROBES):
         return times, stats
     times[xs[:, 1:] == xs[:, :-1]] = 0.0  # ties collide at once
     # Work on x / 2^e (exact) so sums cannot overflow; times scale the same way.
-    largest = xs.abs().amax(1)
-    # 2^(e-1) <= largest < 2^e; dividing by 2^(e-1) keeps 2^1023 representable.
-    scale = torch.where(largest > 0, torch.ldexp(torch.ones_like(largest),
-                                                 torch.frexp(largest)[1] - 1), 1.0)
+    scale = power_of_two_scales(xs.abs().amax(1))
     scaled = xs / scale[:, None]
     prefix = torch.nn.functional.pad(split_prefix_sums(scaled), (0, 0, 1, 0))
     flat_times = times.view(-1)
@@ -563,8 +561,8 @@ def weighted_blocks(real, row_id, orow, lo, hi, probe, prefix, d: int, levels: i
 # (``head_at[end]`` the first index of the run ending at ``end``,
 # ``stop_at[head]`` one past the run starting at ``head``) gives each event's
 # ``[head, stop)`` and ``split = gap + 1`` in O(1). The centre of mass is kept
-# per run head as a weighted mean (``mA + (mB - mA) mB / (mA + mB)``, no sum
-# that could overflow near 1e308). Cost: the sort (packed-key radix sort,
+# per run head as a pooled mean (``prox.scaling.pooled_mean``: no sum that
+# could overflow near 1e308). Cost: the sort (packed-key radix sort,
 # ``prox.sort_keys``) plus O(d); sequential (Numba).
 
 
@@ -580,8 +578,7 @@ def _events(xs, gaps_in_order, times_in_order, head, split, stop, position):
         a = head_at[g]
         b = g + 1
         c = stop_at[b]
-        m_a, m_b = b - a, c - b
-        mean[a] = mean[a] + (mean[b] - mean[a]) * (m_b / (m_a + m_b))
+        mean[a] = pooled_mean_jit(mean[a], b - a, mean[b], c - b)
         head_at[c - 1] = a
         stop_at[a] = c
         head[j], split[j], stop[j] = a, b, c

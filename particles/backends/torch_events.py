@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import torch
 
+from prox.scaling import pooled_mean
 from prox.transform import velocity
 
 __all__ = ["simulate_rounds"]
@@ -172,9 +173,7 @@ def simulate_rounds(xs: torch.Tensor):
         m_b = (hc - hb).to(torch.float64)
         flat_a = flat_base[rows, 0] + ha
         mean_flat = mean.view(-1)
-        new_mean = mean_flat[flat_a] + (mean_flat[flat_base[rows, 0] + hb] - mean_flat[flat_a]) * (
-            m_b / (m_a + m_b)
-        )
+        new_mean = pooled_mean(mean_flat[flat_a], m_a, mean_flat[flat_base[rows, 0] + hb], m_b)
         mean_flat[flat_a] = new_mean
         born.view(-1)[flat_a] = time
         gap_open[rows, gaps] = False

@@ -27,6 +27,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from ..scaling import pooled_mean_jit
 from ..solvers._sort_keys import check_packable, index_bits_for, repair_truncated_runs, sort_keys
 
 __all__ = ["owl_pava_kernel", "prox_owl_pava_rows"]
@@ -98,9 +99,7 @@ def owl_pava_kernel(rows, keys, index_bits, theta, out):
             while top > 0 and means[top - 1] >= mean:
                 top -= 1
                 previous_size = start - starts[top]
-                previous_mean = means[top]
-                # Weighted mean written as an update: no overflow near 1e308.
-                mean = previous_mean + (mean - previous_mean) * (size / (size + previous_size))
+                mean = pooled_mean_jit(means[top], previous_size, mean, size)
                 size += previous_size
                 start = starts[top]
             means[top] = mean
