@@ -26,7 +26,7 @@ import numba
 import numpy as np
 
 from ..transform import velocity_jit
-from ._sort_keys import sorted_keys
+from ._sort_keys import index_bits_for, pack_keys, repair_truncated_runs, sorted_keys
 
 __all__ = ["prox_pava_rows", "pava_kernel"]
 
@@ -125,6 +125,30 @@ def pava_kernel(keys, values, lam, order, out, index_bits):
                 out[r, np.int64(key & _U64(0xFFFFFFFF))] = cast_f32[0]
 
 
+@numba.njit(cache=True)
+def _pava_in_one_call(rows, bits, lam, index_bits):
+    # The steps of prox_pava_rows in one compiled call (allocations included),
+    # for batches so small that the fixed cost of each call from Python would
+    # dominate: numba's in-kernel sort stands in for numpy's.
+    out = np.empty_like(rows)
+    if rows.itemsize == 4:
+        order = out.view(np.int32)
+    else:
+        order = np.empty(rows.shape, np.int32)
+    keys = np.empty(rows.shape, np.uint64)
+    pack_keys(bits, index_bits, keys)
+    for r in range(rows.shape[0]):
+        keys[r].sort()
+    if rows.itemsize == 8:
+        repair_truncated_runs(keys, rows, index_bits)
+    pava_kernel(keys, rows, lam, order, out, index_bits)
+    return out
+
+
+#: Batches of at most this many entries are solved in one compiled call.
+ONE_CALL_SIZE = 2048
+
+
 def prox_pava_rows(rows: np.ndarray, lam: float):
     """Prox of every row of a C-contiguous float32/float64 array (not modified).
 
@@ -132,15 +156,18 @@ def prox_pava_rows(rows: np.ndarray, lam: float):
     (the algorithm is sequential).
     """
     n_rows, d = rows.shape
+    single = rows.dtype == np.float32
+    if 2 <= d and rows.size <= ONE_CALL_SIZE:
+        bits = rows.view(np.uint32 if single else np.uint64)
+        return _pava_in_one_call(rows, bits, float(lam), index_bits_for(d)), None
     out = np.empty_like(rows)
     if d <= 1 or rows.size == 0:
         out[...] = rows
         return out, None
-    single = rows.dtype == np.float32
-    keys, index_bits = sorted_keys(rows)
     if single:
         order = out.view(np.int32)
     else:
         order = np.empty(rows.shape, np.int32 if d < 2**30 else np.int64)
+    keys, index_bits = sorted_keys(rows)
     pava_kernel(keys, rows, float(lam), order, out, index_bits)
     return out, None
