@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ._arrays import to_rows
+from ._arrays import largest_magnitude, to_rows
 from ._registry import PENALTIES, REGISTRY, PluginTable, SolverSpec, add_spec
 from .scaling import needs_scaling, power_of_two_scale
 from .validation import check_method, check_strength, check_theta, check_weights, is_torch_tensor
@@ -119,7 +119,7 @@ def _scaled_kernel(spec: SolverSpec, rows, strength, size: float):
     the kernel runs on unit-scale data divided by a power of two ``s`` and the
     result is multiplied back.
     """
-    largest = max(float(rows.max()), -float(rows.min()), size)
+    largest = max(largest_magnitude(rows), size)
     # Numpy kernels compute in float64 whatever the input; torch ones in its dtype.
     compute_dtype = np.float64 if spec.kind == "numpy" else _numpy_dtype(rows)
     if not needs_scaling(largest, compute_dtype):
