@@ -58,7 +58,7 @@ PATIENCE = 3.0
 
 
 def dc_bound(d: int) -> int:
-    """The issue's round target for divide and conquer: ``L^2 + L``, ``L = log2(P)``.
+    """The column `dc_bound` of the tables: ``L^2 + L``, ``L = log2(P)`` (a round budget).
 
     Twice the proven bound ``L(L+1)/2`` (:func:`prox.solvers.divide_conquer.round_bound`).
     """
