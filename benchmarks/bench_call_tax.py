@@ -1,0 +1,130 @@
+"""The fixed cost of one ``prox_ws`` call, and what a CPU tensor adds on busy cores.
+
+    python -m benchmarks.bench_call_tax --json benchmarks/results/call_tax.json
+
+Two measurements, each a ratio to a reference timed in the same process,
+interleaved, median of ``--rounds``:
+
+* short rows: ``prox_ws`` on d = 100 (float64) against ``numpy.argsort`` of the
+  same row and the users' recipe (argsort + ``scipy.optimize.isotonic_regression``);
+  microseconds per call over a loop of calls;
+* tensors: ``prox_ws`` of a CPU ``torch.Tensor`` of shape (512, 784) float32
+  (one layer of a digits network) against ``prox_ws`` of the same numpy array,
+  with 0, 1 and 2 spinning processes that this script starts (each bounded by
+  ``--spin-seconds``) to keep the cores busy like other users would. A torch
+  reduction in the validation waits for torch's thread pool there; the package
+  validates CPU tensors through their numpy view instead.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from benchmarks.common import environment, markdown_table, write_json
+from prox import prox_ws, rank_velocities
+
+SPIN = "import time\nend = time.time() + {seconds}\nwhile time.time() < end:\n    pass\n"
+
+
+def per_call(function, calls: int) -> float:
+    """Mean wall seconds of one ``function()`` over ``calls`` calls in a loop."""
+    start = time.perf_counter()
+    for _ in range(calls):
+        function()
+    return (time.perf_counter() - start) / calls
+
+
+def interleaved(functions: dict, rounds: int, calls: int) -> dict:
+    """Median over ``rounds`` of each function's per-call time, rounds interleaved."""
+    times = {name: [] for name in functions}
+    for _ in range(rounds):
+        for name, function in functions.items():
+            times[name].append(per_call(function, calls))
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def short_rows(rounds: int, d: int = 100) -> dict:
+    from scipy.optimize import isotonic_regression
+
+    w = np.random.default_rng(0).standard_normal(d)
+    c = rank_velocities(d)
+
+    def recipe():
+        order = np.argsort(w)
+        out = np.empty_like(w)
+        out[order] = isotonic_regression(w[order] + 0.5 * c).x
+        return out
+
+    functions = {"prox_ws": lambda: prox_ws(w, 0.5), "argsort": lambda: np.argsort(w),
+                 "argsort + isotonic_regression": recipe}
+    for function in functions.values():
+        function()
+    seconds = interleaved(functions, rounds, calls=2000)
+    return {"d": d, "load": os.getloadavg()[0],
+            "us": {name: 1e6 * s for name, s in seconds.items()},
+            "prox_ws / argsort": seconds["prox_ws"] / seconds["argsort"]}
+
+
+def spinning(n: int, seconds: float) -> list:
+    """Start ``n`` busy-looping Python processes that stop by themselves after ``seconds``."""
+    code = SPIN.format(seconds=seconds)
+    return [subprocess.Popen([sys.executable, "-c", code]) for _ in range(n)]
+
+
+def tensors(rounds: int, spinners: int, spin_seconds: float, shape=(512, 784)) -> dict:
+    import torch
+
+    array = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    tensor = torch.from_numpy(array.copy())
+    functions = {"numpy": lambda: prox_ws(array, 0.5),
+                 "torch CPU tensor": lambda: prox_ws(tensor, 0.5)}
+    for function in functions.values():
+        function()
+    processes = spinning(spinners, spin_seconds)
+    try:
+        time.sleep(0.2)  # let the spinners take the cores
+        seconds = interleaved(functions, rounds, calls=3)
+        load = os.getloadavg()[0]
+    finally:
+        for process in processes:
+            process.kill()
+            process.wait()
+    return {"shape": list(shape), "spinning processes": spinners, "load": load,
+            "torch threads": torch.get_num_threads(),
+            "ms": {name: 1e3 * s for name, s in seconds.items()},
+            "tensor / numpy": seconds["torch CPU tensor"] / seconds["numpy"]}
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--spin-seconds", type=float, default=30.0,
+                        help="upper bound on each spinning process's life")
+    parser.add_argument("--spinners", type=int, nargs="*", default=[0, 1, 2])
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args(argv)
+    simd = environment()["simd"]
+    short = short_rows(args.rounds)
+    print(f"SIMD level (numpy): {simd['best']} (found {', '.join(simd['found'])})")
+    print(markdown_table(
+        [{"d": short["d"], **{k: round(v, 2) for k, v in short["us"].items()},
+          "prox_ws / argsort": round(short["prox_ws / argsort"], 2), "load": short["load"]}],
+        ["d", "prox_ws", "argsort", "argsort + isotonic_regression", "prox_ws / argsort", "load"]))
+    rows = [tensors(args.rounds, n, args.spin_seconds) for n in args.spinners]
+    print(markdown_table(
+        [{"spinning processes": r["spinning processes"], "numpy (ms)": r["ms"]["numpy"],
+          "tensor (ms)": r["ms"]["torch CPU tensor"], "tensor / numpy": r["tensor / numpy"],
+          "load": r["load"]} for r in rows],
+        ["spinning processes", "numpy (ms)", "tensor (ms)", "tensor / numpy", "load"]))
+    if args.json:
+        write_json(args.json, {"short rows (microseconds per call)": short, "tensors": rows})
+
+
+if __name__ == "__main__":
+    main()
