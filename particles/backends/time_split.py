@@ -234,42 +234,80 @@ def _assign(level, mask_sub, value, flat_times, scale, d):
 
 
 def _step(level, prefix, d, k, flat_times, scale, stats):
+    """One level of the time split: assign what can be read off, return the next level.
+
+    The phases (the module docstring gives the maths):
+
+    1. :func:`_known_times`: ``t_min`` and ``t_max`` of every sub-problem; a
+       sub-problem with ``t_min >= t_max`` is a leaf, all its gaps close then.
+    2. :func:`_probe`: every other sub-problem at ``K + 1`` probe times, all as
+       rows of ONE batched weighted prox; block starts and closed-gap counts.
+    3. A sub-problem that is one block at ``t_min`` closes all its gaps then.
+    4. :func:`_cut_times`: the cuts ``sigma_1 <= sigma_2`` of the others.
+    5. :func:`_slabs`: their three slabs are the next level's sub-problems.
+    """
+    t_min, t_max = _known_times(level, prefix, d)
+    leaf = t_min >= t_max
+    _assign(level, leaf, t_max, flat_times, scale, d)
+    open_subs = (~leaf).nonzero().squeeze(1)
+    stats["syncs"] += 2
+    if open_subs.shape[0] == 0:
+        return _empty_level(level.sub.device)
+    probe = _probe_times(t_min.index_select(0, open_subs), t_max.index_select(0, open_subs), k)
+    is_start, closed = _probe(level, open_subs, probe, prefix, d, stats)
+    gaps = level.count - 1
+    one_block = ~leaf & (closed[0] == gaps)
+    _assign(level, one_block, t_min, flat_times, scale, d)
+    splitting = ~leaf & ~one_block
+    j, j_next, sigma_1, sigma_2 = _cut_times(closed, gaps, open_subs, probe)
+    stats["syncs"] += 6
+    return _slabs(level, is_start, splitting, j, j_next, sigma_1, sigma_2)
+
+
+def _known_times(level, prefix, d):
+    """``(t_min, t_max)`` per sub-problem, clamped into its ``[t_lo, t_hi]``.
+
+    ``t_min``: the earliest adjacent pair time inside the sub-problem (its
+    first collision); ``t_max``: the latest prefix/suffix split time (from
+    then on it is one cluster).
+    """
     device = level.sub.device
-    n_sub = level.row.shape[0]
-    n_ent = level.sub.shape[0]
+    n_sub, n_ent = level.row.shape[0], level.sub.shape[0]
     sub, lo, hi = level.sub, level.lo, level.hi
     orow = level.row.index_select(0, sub)
-    first = level.first
-    last = first + level.count - 1
-    # t_min: adjacent pairs inside a sub-problem; t_max: prefix/suffix splits.
+    last = level.first + level.count - 1
     has_next = torch.zeros(n_ent, dtype=torch.bool, device=device)
     has_next[:-1] = sub[1:] == sub[:-1]
     nxt = torch.arange(1, n_ent + 1, device=device).clamp(max=n_ent - 1)
     pair = _pair_time(prefix, orow, lo, hi, hi.index_select(0, nxt), d)
     t_min = _segment_reduce(torch.where(has_next, pair, torch.inf), sub, n_sub, "amin", torch.inf)
-    sub_lo = lo.index_select(0, first).index_select(0, sub)
+    sub_lo = lo.index_select(0, level.first).index_select(0, sub)
     sub_hi = hi.index_select(0, last).index_select(0, sub)
     split = _pair_time(prefix, orow, sub_lo, hi, torch.where(has_next, sub_hi, hi), d)
     t_max = _segment_reduce(torch.where(has_next, split, -torch.inf), sub, n_sub, "amax",
                             -torch.inf)
     t_min = torch.minimum(torch.maximum(t_min, level.t_lo), level.t_hi) + 0.0  # no -0.0
     t_max = torch.minimum(torch.maximum(t_max, level.t_lo), level.t_hi) + 0.0
-    leaf = t_min >= t_max
-    _assign(level, leaf, t_max, flat_times, scale, d)
-    # Probe the rest: one row per (sub-problem, probe time).
-    open_subs = (~leaf).nonzero().squeeze(1)
-    stats["syncs"] += 2
-    if open_subs.shape[0] == 0:
-        return _empty_level(device)
-    n_open = open_subs.shape[0]
-    probe = _probe_times(t_min.index_select(0, open_subs), t_max.index_select(0, open_subs), k)
+    return t_min, t_max
+
+
+def _probe(level, open_subs, probe, prefix, d, stats):
+    """The weighted prox of every open sub-problem at each of its probe times, in one batch.
+
+    ``probe``: float64 (n_open, K + 1). One row per (open sub-problem, probe),
+    padded to a power of two and laid out largest first, so every row starts
+    at a multiple of its length (:func:`prox.solvers.divide_conquer.weighted_blocks`).
+    Returns ``is_start`` bool (K + 1, entries): the entry starts a block at
+    that probe; ``closed`` int64 (K + 1, sub-problems): gaps closed at that
+    probe (meaningful on the open sub-problems).
+    """
+    device = level.sub.device
+    n_sub, n_ent = level.row.shape[0], level.sub.shape[0]
+    n_open, k = open_subs.shape[0], probe.shape[1] - 1
     count = level.count.index_select(0, open_subs)
-    padded = _next_pow2(count)
-    # Rows: (open sub i, probe j), laid out largest padded length first so
-    # every row starts at a multiple of its length.
     row_sub = torch.arange(n_open, device=device).repeat_interleave(k + 1)
     row_probe = torch.arange(k + 1, device=device).repeat(n_open)
-    row_len = padded.index_select(0, row_sub)
+    row_len = _next_pow2(count).index_select(0, row_sub)
     order = torch.argsort(-row_len, stable=True)
     row_sub, row_probe, row_len = row_sub[order], row_probe[order], row_len[order]
     biggest = int(row_len[0])
@@ -283,52 +321,66 @@ def _step(level, prefix, d, k, flat_times, scale, stats):
     real_here = offset < count.index_select(0, owner_sub)
     entry = level.first.index_select(0, open_subs.index_select(0, owner_sub)) + offset
     entry = torch.where(real_here, entry, 0)
-    flat = dict(
-        real=torch.zeros(n_flat, dtype=torch.bool, device=device),
-        row_id=torch.full((n_flat,), -1, dtype=torch.int64, device=device),
-        orow=torch.zeros(n_flat, dtype=torch.int64, device=device),
-        lo=torch.zeros(n_flat, dtype=torch.int64, device=device),
-        hi=torch.ones(n_flat, dtype=torch.int64, device=device),
-        probe=torch.zeros(n_flat, dtype=torch.float64, device=device),
-    )
-    flat["real"][position] = real_here
-    flat["row_id"][position] = owner
-    flat["orow"][position] = torch.where(real_here, orow.index_select(0, entry), 0)
-    flat["lo"][position] = torch.where(real_here, lo.index_select(0, entry), 0)
-    flat["hi"][position] = torch.where(real_here, hi.index_select(0, entry), 1)
-    flat["probe"][position] = probe[owner_sub, row_probe.index_select(0, owner)]
+    orow = level.row.index_select(0, level.sub)
+
+    def spread(values, fill, dtype):
+        out = torch.full((n_flat,), fill, dtype=dtype, device=device)
+        out[position] = values
+        return out
+
+    real = spread(real_here, False, torch.bool)
+    row_id = spread(owner, -1, torch.int64)
+    lo = spread(torch.where(real_here, level.lo.index_select(0, entry), 0), 0, torch.int64)
+    hi = spread(torch.where(real_here, level.hi.index_select(0, entry), 1), 1, torch.int64)
+    flat_orow = spread(torch.where(real_here, orow.index_select(0, entry), 0), 0, torch.int64)
+    flat_probe = spread(probe[owner_sub, row_probe.index_select(0, owner)], 0.0, torch.float64)
     levels = biggest.bit_length() - 1
-    starts, rounds = weighted_blocks(flat["real"], flat["row_id"], flat["orow"], flat["lo"],
-                                     flat["hi"], flat["probe"], prefix, d, levels)
+    starts, rounds = weighted_blocks(real, row_id, flat_orow, lo, hi, flat_probe, prefix, d,
+                                     levels)
     stats["rounds"] += rounds
     stats["work"] += int(real_here.sum())
     stats["syncs"] += 2 + 2 * levels + rounds
-    # Block starts back in entry order: is_start[(open sub, probe), entry offset].
+    # Block starts back in entry order, and blocks counted per (probe, sub-problem).
     real_pos = position[real_here]
     real_entry = entry[real_here]
     real_probe = row_probe.index_select(0, owner[real_here])
     is_start = torch.zeros((k + 1, n_ent), dtype=torch.bool, device=device)
     is_start[real_probe, real_entry] = starts.index_select(0, real_pos)
-    # Closed gaps per probe: C = count - blocks.
     blocks = torch.zeros((k + 1, n_sub), dtype=torch.int64, device=device)
-    blocks.index_put_((real_probe, sub.index_select(0, real_entry)),
+    blocks.index_put_((real_probe, level.sub.index_select(0, real_entry)),
                       starts.index_select(0, real_pos).to(torch.int64), accumulate=True)
-    closed = level.count[None, :] - blocks  # (k + 1, n_sub); meaningful on open subs
-    gaps = level.count - 1
-    is_open = ~leaf
-    one_block = is_open & (closed[0] == gaps)
-    _assign(level, one_block, t_min, flat_times, scale, d)
-    splitting = is_open & ~one_block
+    return is_start, level.count[None, :] - blocks
+
+
+def _cut_times(closed, gaps, open_subs, probe):
+    """The cut probes ``j <= j_next`` of every sub-problem and their times ``sigma_1, sigma_2``.
+
+    ``j`` is the last probe that closes at most half the gaps (0 if none does),
+    ``j_next = j + 1`` (or ``j`` when ``j`` is the last probe or none qualifies).
+    """
+    k = closed.shape[0] - 1
+    n_sub = closed.shape[1]
     fits = 2 * closed <= gaps[None, :]
     any_fit = fits.any(0)
     j = torch.where(any_fit, k - torch.argmax(fits.flip(0).to(torch.int64), 0), 0)
     j_next = torch.where(any_fit & (j < k), j + 1, j)
-    probe_full = torch.zeros((n_sub, k + 1), dtype=torch.float64, device=device)
+    probe_full = torch.zeros((n_sub, k + 1), dtype=torch.float64, device=closed.device)
     probe_full[open_subs] = probe
     sigma_1 = probe_full.gather(1, j[:, None]).squeeze(1)
     sigma_2 = probe_full.gather(1, j_next[:, None]).squeeze(1)
-    entries = torch.arange(n_ent, device=device)
-    sub_start = first.index_select(0, sub) == entries
+    return j, j_next, sigma_1, sigma_2
+
+
+def _slabs(level, is_start, splitting, j, j_next, sigma_1, sigma_2):
+    """The next level: the three slabs of every splitting sub-problem (module docstring).
+
+    Slab 0 ``[t_lo, sigma_1]``: blocks at ``sigma_1`` of >= 2 super-particles;
+    slab 1 ``[next(sigma_1), sigma_2]``: blocks at ``sigma_2`` of >= 2 blocks of
+    ``sigma_1``; slab 2 ``[next(sigma_2), t_hi]``: the blocks at ``sigma_2``.
+    """
+    sub = level.sub
+    entries = torch.arange(sub.shape[0], device=sub.device)
+    sub_start = level.first.index_select(0, sub) == entries
     st1 = is_start.gather(0, j.index_select(0, sub)[None, :]).squeeze(0) | sub_start
     st2 = is_start.gather(0, j_next.index_select(0, sub)[None, :]).squeeze(0) & st1 | sub_start
     keep = splitting.index_select(0, sub)
@@ -339,11 +391,9 @@ def _step(level, prefix, d, k, flat_times, scale, stats):
         (_next_up(sigma_1), sigma_2),
         (_next_up(sigma_2), level.t_hi),
     ]
-    parts = []
-    for (t_lo, t_hi), (inner, outer) in zip(bounds, ((st0, st1), (st1, st2), (st2, st3))):
-        parts.append(_children(level, inner, outer, t_lo, t_hi))
-    stats["syncs"] += 6
-    return _concat(parts, device)
+    parts = [_children(level, inner, outer, t_lo, t_hi)
+             for (t_lo, t_hi), (inner, outer) in zip(bounds, ((st0, st1), (st1, st2), (st2, st3)))]
+    return _concat(parts, sub.device)
 
 
 def _next_pow2(count):
