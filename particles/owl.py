@@ -28,6 +28,7 @@ import numpy as np
 
 from prox._arrays import OutputKind
 from prox.scaling import power_of_two_scale
+from prox.sort_keys import sort_with_order
 from prox.validation import check_strength, check_theta, check_times, check_weights
 
 from .backends import owl_events
@@ -266,8 +267,9 @@ class OwlTrajectory:
 def _run_owl(magnitudes: np.ndarray, theta: np.ndarray, sign_source: np.ndarray, like):
     """Sort, simulate and wrap (``magnitudes`` float64 (d,) >= 0)."""
     d = magnitudes.size
-    order = np.argsort(-magnitudes, kind="stable")
-    xs = np.ascontiguousarray(magnitudes[order])
+    # Descending magnitudes, ties in index order: the stable ascending sort of -|w|.
+    order, negated = sort_with_order(np.ascontiguousarray(-magnitudes).reshape(1, d))
+    order, xs = order[0], np.ascontiguousarray(-negated[0])
     time, position = np.empty(d), np.empty(d)
     kind, head, split, stop = (np.empty(d, np.int64) for _ in range(4))
     n = owl_events.simulate_owl_sorted(xs, theta, time, kind, head, split, stop,

@@ -1,6 +1,6 @@
 """The :class:`Trajectory`: every query answered from one event log, in numpy.
 
-A simulation (either backend) yields, in merge order, events ``j = 0 .. d-2``:
+A simulation (any backend) yields, in merge order, events ``j = 0 .. d-2``:
 ``time[j]``, the merged run ``[head[j], stop[j])`` of sorted indices, the first
 index ``split[j]`` of its right part, and the centre of mass ``position[j]``
 at the merge. Everything else follows:
@@ -80,9 +80,10 @@ class Trajectory:
     d : int
         Number of particles (weights).
     backend : str
-        ``"numba"`` or ``"torch"``.
+        The backend that ran it: ``"numba"``, ``"torch"`` or ``"torch_events"``
+        (:data:`particles.BACKENDS`).
     rounds : int or None
-        Parallel event rounds the torch backend took (None for numba).
+        Sequential whole-tensor steps a torch backend took (None for numba).
     times : ndarray float64, shape (d-1,)
         Event times in merge order (non-decreasing).
     lam_max : float

@@ -22,7 +22,7 @@ State per row (sorted particles, float64): ``gap_open[g]`` says the gap
 between sorted particles g and g+1 is still open; a cluster is a run between
 open gaps, stored at its head (first index) as ``mean`` (mean start position,
 S/m) and ``born`` (its creation time). The pair arithmetic copies the Numba
-kernel operation for operation (``_numba_events``), so every merge combines
+kernel operation for operation (:mod:`particles.backends.numba_events`), so every merge combines
 the same two clusters with the same floating-point operations and the times
 agree to the last bit, up to the order of exactly simultaneous merges.
 Collision times are clamped to ``>= max(born_A, born_B)``, which equals the
@@ -30,9 +30,11 @@ Numba kernel's ``t_now`` clamp.
 
 Cost per round: O(rows * d * W) work with W ~ 3 log2(d) windows, O(log d)
 depth. Rounds: at least the height of the merge tree (a merge needs both of its
-clusters); measured about 1.5x that height on random input, where the height
-itself grows like d^0.8 (309 at d = 1024, 1870 at d = 8192), and d - 1 on a
-cascade or on d equal weights (ties merge one per round, left to right).
+clusters); measured about 1.6x that height on random input (442 rounds at
+d = 1024, 891 at d = 2048), where the height itself is nearly linear, about
+0.24 d (277 at d = 1024, 1943 at d = 8192, 15505 at d = 2^16;
+``benchmarks/results/time_split.md``), and d - 1 on a cascade or on d equal
+weights (ties merge one per round, left to right).
 """
 from __future__ import annotations
 
