@@ -64,10 +64,32 @@ def test_bad_override_names_the_variable(fresh_plans):
         _sort_keys.sort_plan(16)
 
 
-def test_timed_plan_picks_the_faster(fresh_plans):
-    fresh_plans.setattr(_sort_keys, "PLAN_LENGTH", 1 << 14)  # keep the test short
+@pytest.mark.parametrize("faster", ["radix", "numpy"])
+def test_timed_plan_picks_the_faster_and_sort_keys_follows_it(fresh_plans, faster):
+    # Stand-in timings, so the test decides which path is faster, not the machine.
+    timed = []
+
+    def fake_timing(length, value_bits):
+        timed.append((length, value_bits))
+        return {path: (1.0 if path == faster else 2.0) for path in _sort_keys.SORT_PATHS}
+
+    fresh_plans.setattr(_sort_keys, "_time_both", fake_timing)
     plan = _sort_keys.sort_plan(64)
-    assert plan["source"] == "timed"
+    assert plan["source"] == "timed" and plan["path"] == faster
+    assert timed == [(_sort_keys.PLAN_LENGTH, 64)]
+    assert _sort_keys.sort_plan(64) is plan and len(timed) == 1  # decided once per width
+    radix_calls = []
+    real_radix = _sort_keys._radix_sort_rows
+    fresh_plans.setattr(_sort_keys, "_radix_sort_rows",
+                        lambda keys, bits: radix_calls.append(bits) or real_radix(keys, bits))
+    keys, _ = _sort_keys.sorted_keys(_rows(np.float64))
+    assert bool(radix_calls) == (faster == "radix")
+    assert np.all(np.diff(keys.astype(np.float64), axis=-1) >= 0)  # sorted either way
+
+
+def test_real_timing_measures_both_paths(fresh_plans):
+    fresh_plans.setattr(_sort_keys, "PLAN_LENGTH", 1 << 14)  # keep the test short
+    plan = _sort_keys.sort_plan(32)
+    assert plan["source"] == "timed" and plan["path"] in _sort_keys.SORT_PATHS
     assert set(plan["seconds"]) == set(_sort_keys.SORT_PATHS)
-    assert plan["seconds"][plan["path"]] == min(plan["seconds"].values())
-    assert _sort_keys.sort_plan(64) is plan  # decided once
+    assert all(0 < seconds < 10 for seconds in plan["seconds"].values())
