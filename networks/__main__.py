@@ -2,79 +2,84 @@
 
 Examples::
 
-    python -m networks run --variant shuffled --model fc_wsr --strength 0.03 --seeds 0 1 2
-    python -m networks table                      # the whole table (a few minutes)
-    python -m networks table --variants plain --models fc cnn --seeds 2 --epochs 2 \\
-        --lr-grid 0.01 --out /tmp/t.json --markdown /tmp/t.md      # a tiny one
+    python -m networks run --data mnist1d --variant shuffled --model fc_wsr --seed 7
+    python -m networks table          # the whole table, about 20 minutes on 2 cores
+
+``run`` trains one cell (one configuration, one seed) with the hyperparameters the saved
+table picked for that data set, variant and model (or the defaults if there is none);
+``--strength``, ``--lr`` and ``--epochs`` override them. Its last stdout line is a JSON
+object with ``test_accuracy``, ``distinct_layer1`` and the other final measures.
+
+``table`` writes ``networks/results/table.json`` (rows, sweep and the runs),
+``table.md`` and ``sweep.png``; ``--quick`` runs a tiny version of it (for tests).
 """
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 import sys
 from dataclasses import replace
 from pathlib import Path
 
-from .data import VARIANTS
-from .models import MODELS
-from .results import DEFAULT_TABLE, RESULTS_DIR, save_results
-from .table import (
-    LR_GRID,
-    STRENGTH_GRID,
-    TableSpec,
-    markdown_table,
-    table_history_policy,
-    timed_table,
-)
-from .training import OPTIMIZERS, RunConfig, run
-
-
-def _add_training_options(parser: argparse.ArgumentParser) -> None:
-    defaults = RunConfig()
-    parser.add_argument("--epochs", type=int, default=defaults.epochs)
-    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
-    parser.add_argument("--channels", type=int, nargs="+", default=list(defaults.channels),
-                        help="channels per hidden layer (layer width = 64 x channels)")
-    parser.add_argument("--readout", choices=("pool", "linear"), default=defaults.readout)
-    parser.add_argument("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer)
-    parser.add_argument("--no-augment", action="store_true",
-                        help="no torus-shift augmentation of the training images")
-    parser.add_argument("--data-seed", type=int, default=defaults.data_seed)
-    parser.add_argument("--threads", type=int, default=defaults.threads)
-
-
-def _base_config(args) -> RunConfig:
-    return RunConfig(epochs=args.epochs, batch_size=args.batch_size,
-                     channels=tuple(args.channels), readout=args.readout,
-                     optimizer=args.optimizer, augment=not args.no_augment,
-                     data_seed=args.data_seed, threads=args.threads)
+from .data import DATASETS
+from .results import DEFAULT_TABLE, save_results
+from .training import MODELS, RunConfig, run
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m networks", description=__doc__.split(
-        "\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m networks",
+                                     description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
-
-    one = commands.add_parser("run", help="train one configuration for one or more seeds")
-    one.add_argument("--variant", choices=VARIANTS, default="shifted")
+    one = commands.add_parser("run", help="train one cell and print its measures as JSON")
+    one.add_argument("--data", choices=DATASETS, default="mnist14")
+    one.add_argument("--variant", default="shuffled")
     one.add_argument("--model", choices=MODELS, default="fc_wsr")
-    one.add_argument("--strength", type=float, default=0.03)
-    one.add_argument("--lr", type=float, default=RunConfig().lr)
-    one.add_argument("--seeds", type=int, nargs="+", default=[0])
-    one.add_argument("--out", type=Path, default=RESULTS_DIR / "run.json")
-    _add_training_options(one)
-
+    one.add_argument("--seed", type=int, default=0)
+    one.add_argument("--strength", type=float, default=None)
+    one.add_argument("--lr", type=float, default=None)
+    one.add_argument("--epochs", type=int, default=None)
+    one.add_argument("--table", type=Path, default=DEFAULT_TABLE,
+                     help="take the hyperparameters this table picked (if it has the cell)")
     table = commands.add_parser("table", help="the whole table: search on validation, "
-                                              "seeds on test, JSON + Markdown")
-    table.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
-    table.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
-    table.add_argument("--lr-grid", type=float, nargs="+", default=list(LR_GRID))
-    table.add_argument("--strength-grid", type=float, nargs="+", default=list(STRENGTH_GRID))
-    table.add_argument("--seeds", type=int, default=3, help="seeds per chosen configuration")
+                                              "seeds on test; JSON, Markdown and the sweep")
+    table.add_argument("--seeds", type=int, default=5)
+    table.add_argument("--epochs14", type=int, default=None)
+    table.add_argument("--epochs1d", type=int, default=None)
+    table.add_argument("--quick", action="store_true",
+                       help="a tiny table (8x8 digits, 1 epoch, 2 seeds) to check the pipeline")
     table.add_argument("--out", type=Path, default=DEFAULT_TABLE)
-    table.add_argument("--markdown", type=Path, default=RESULTS_DIR / "table.md")
-    _add_training_options(table)
     return parser
+
+
+def picked_config(table: Path, data: str, variant: str, model: str) -> RunConfig | None:
+    """The configuration a saved table picked for a cell (None if it has none)."""
+    try:
+        rows = json.loads(Path(table).read_text()).get("rows", [])
+    except (OSError, ValueError, AttributeError):
+        return None
+    for row in rows:
+        if (row.get("data"), row.get("variant"), row.get("model")) == (data, variant, model):
+            return RunConfig.from_dict(row["config"])
+    return None
+
+
+def _run_one(args) -> int:
+    config = picked_config(args.table, args.data, args.variant, args.model)
+    if config is None:
+        config = (RunConfig.reference(args.model, variant=args.variant)
+                  if args.model in ("mlp_ref", "cnn_ref") else
+                  RunConfig(data=args.data, variant=args.variant, model=args.model))
+    changes = {k: getattr(args, k) for k in ("strength", "lr", "epochs")
+               if getattr(args, k) is not None}
+    config = replace(config, seed=args.seed, **changes)
+    result = run(config, progress=True)
+    out = dict(data=config.data, variant=config.variant, model=config.model,
+               seed=config.seed, lr=config.lr, strength=config.strength,
+               test_accuracy=result.metrics["test_acc"], **{
+                   k: v for k, v in result.metrics.items() if k != "test_acc"})
+    print(json.dumps(out))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,33 +87,33 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     command = "python -m networks " + shlex.join(argv)
     try:
-        base = _base_config(args)
         if args.command == "run":
-            configs = [replace(base, variant=args.variant, model=args.model,
-                               strength=args.strength, lr=args.lr, seed=s)
-                       for s in args.seeds]
-            results = []
-            for config in configs:
-                results.append(run(config, progress=True))
-                m = results[-1].metrics
-                print(f"{config.label}: test accuracy {m['test_acc']:.3f}, "
-                      f"{m['distinct_layer1']} distinct values in layer 1, "
-                      f"conv-likeness {m['conv_score']:.2f} ({m['seconds']:.1f} s)")
-            save_results(args.out, results, meta=dict(command=command))
-            print(f"wrote {args.out}")
-            return 0
-        spec = TableSpec(variants=args.variants, models=args.models, lr_grid=args.lr_grid,
-                         strength_grid=args.strength_grid, seeds=args.seeds, base=base)
+            return _run_one(args)
+        from .sweep_plot import filter_panels, plot_filters, plot_sweep
+        from .table import default_spec, markdown_table, quick_spec, timed_table
+
+        if args.quick:
+            spec = quick_spec(seeds=args.seeds)
+        else:
+            sizes = {k: getattr(args, k) for k in ("epochs14", "epochs1d")
+                     if getattr(args, k) is not None}
+            spec = default_spec(seeds=args.seeds, **sizes)
     except (ValueError, TypeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    runs, chosen, meta = timed_table(spec, command=command)
-    save_results(args.out, runs, meta=meta, history_for=table_history_policy(chosen))
-    text = markdown_table(meta["rows"], meta=meta)
-    args.markdown.parent.mkdir(parents=True, exist_ok=True)
-    args.markdown.write_text(text)
+    done, picks, rows, sweep, meta = timed_table(spec, command=command)
+    keep = {replace(p["config"], seed=0) for p in picks}
+    save_results(args.out, list(done.values()), meta=meta, rows=rows, sweep=sweep,
+                 history_for=lambda r: r.config.seed == 0 and (
+                     r.config in keep or r.config.model == "fc_wsr"))
+    text = markdown_table(rows, meta=meta)
+    markdown = args.out.with_suffix(".md")
+    markdown.write_text(text)
+    figure = plot_sweep(sweep, args.out.with_name("sweep.png"))
+    filters = plot_filters(filter_panels(done, picks), args.out.with_name("filters.png"))
     print(text)
-    print(f"wrote {args.out} and {args.markdown} ({meta['wall_seconds']:.0f} s)")
+    print(f"wrote {args.out}, {markdown}, {figure} and {filters} "
+          f"({meta['wall_seconds']:.0f} s)")
     return 0
 
 

@@ -1,48 +1,38 @@
-"""What a trained network is measured by: accuracy, distinct values, convolution-likeness.
+"""What a trained network is measured by: accuracy, distinct values, locality, shifted copies.
 
-Convolution-likeness of a first layer
--------------------------------------
-A first layer is a matrix ``W`` of shape ``(units, 64)``: row ``i`` is hidden unit
-``i``'s *filter*, its weights on the 8x8 pixel grid (in natural pixel order: under
-shuffling, un-permute first with :meth:`networks.data.Dataset.unpermute`). A circular
-convolution, unrolled into such a matrix (:func:`unroll_conv`), has a row per
-``(channel, position)`` and every row is an exact torus translate of the other rows of
-its channel. The score asks how close ``W`` is to that:
+A first layer is a matrix ``W`` of shape ``(units, P)``: row ``i`` is hidden unit ``i``'s
+*filter*, its weights on the ``P`` pixels of the image (in natural pixel order: under
+shuffling, un-permute first with :meth:`networks.data.Dataset.unpermute`). Units are laid
+out as ``(channel, position)``: ``P`` units per channel. A circular convolution unrolled
+into such a matrix (:func:`unroll_conv`) is local (every filter is zero outside a
+``k x k`` window, or ``k`` taps in 1-D) and its filters are exact torus translates of the
+other filters of their channel. Two measures ask how close ``W`` comes to that:
 
-1. centre each filter and scale it to unit norm, ``f_i = (w_i - mean w_i) / ||.||``;
-   a filter whose centred norm is below ``1e-6`` times the layer's largest is *flat*
-   (all its weights equal, as strong sharing can leave a unit): it carries no pattern,
-   is left out of the mean below and counted in ``flat_fraction`` instead;
-2. ``s_i = max_{j, tau != 0} <f_i, roll(f_j, tau)>``: the best normalised
-   cross-correlation of filter ``i`` with any filter (itself included) translated by
-   any non-zero torus shift ``tau`` (63 shifts; excluding ``tau = 0`` keeps duplicated
-   filters from counting as translations);
-3. ``raw = mean_i s_i`` over the non-flat filters (in ``[-1, 1]``; exactly 1 for an
-   unrolled convolution; 0 if every filter is flat);
-4. calibrate against a null that keeps everything but the spatial arrangement: the same
-   layer with each filter's 64 weights randomly permuted within the filter
-   (``PERMUTED_DRAWS`` draws, fixed seed) has mean raw value ``baseline``, and
-   ``score = (raw - baseline) / (1 - baseline)``. An unrolled convolution scores 1,
-   random weights about 0, and so does any layer whose correlations come only from its
-   filters' values (sparse filters match shifted sparse filters easily: a CNN's 3x3
-   filters scattered by a pixel permutation score about 0, not 0.5). If the null itself
-   reaches ``raw`` >= 1 - 1e-9 (filters of one or two non-zero pixels: translates of each
-   other whatever their arrangement) the score is 0: the layer carries no evidence.
+**Locality** (:func:`locality`): per filter, the largest share of its energy
+``sum (w - m)^2`` inside any ``3 x 3`` torus window (5 samples in 1-D), averaged over the
+filters; ``m`` is the layer's median, the value strong sharing pulls the layer toward (0
+for an unrolled convolution). 1 for a convolution of that kernel size; the *random-order
+control* is the same layer with each filter's weights randomly permuted within the filter
+(``locality_null``), about ``9 / P`` plus what the largest weights alone give.
 
-``gaussian_score`` is the simpler calibration, ``(raw - b) / (1 - b)`` with ``b`` the
-mean raw of i.i.d. Gaussian matrices of the same shape (:func:`random_baseline`); it
-is kept for reference but it rewards sparse or smooth filters whatever their
-arrangement.
+**Shifted copies** (:func:`shifted_copies`): centre and normalise each filter,
+``f_i = (w_i - mean w_i) / ||.||``; ``s_i = max_{j, tau != 0} <f_i, roll_tau f_j>`` over the
+filters ``j`` of the same channel (itself included) and every non-zero torus shift
+``tau``; ``raw = mean_i s_i``. Calibrated against the same layer with each filter's
+weights randomly permuted (``null``): ``score = (raw - null) / (1 - null)``, 1 for an
+unrolled convolution, about 0 for a layer whose correlations come only from its value
+distribution (sparse filters match shifted sparse filters easily). Filters whose centred
+norm is below ``1e-6`` of the layer's largest are *flat* (no pattern), left out of the
+mean and counted in ``flat_fraction``. All correlations over all shifts at once by FFT:
+cost ``O(a P^2 P log P)`` for ``a`` channels.
 
-Cost: O(units^2 * 64 * 63) multiply-adds, three times (the layer and two null draws).
-
-``locality`` complements it: per filter, the largest share of its squared weights
-inside any 3x3 torus window, averaged (1 for a 3x3 convolution, about 0.3 for random).
+**Distinct values**: exact counts (``prox.sharing.count_shared_values``) over each hidden
+layer's whole dense weight matrix (convolutions unrolled, so a CNN counts its kernel's
+values plus the zero outside the kernel).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 import torch
@@ -50,76 +40,69 @@ from torch import nn
 
 from prox.sharing import count_shared_values
 
-from .data import SIDE
-
 __all__ = [
-    "ConvLikeness",
+    "ShiftedCopies",
     "accuracy",
-    "conv_likeness",
     "distinct_values_per_layer",
     "layer_weights",
     "locality",
-    "random_baseline",
-    "torus_shifts",
+    "locality_window",
+    "shifted_copies",
     "unroll_conv",
 ]
 
 FLAT_TOL = 1e-6
-BASELINE_DRAWS = 4
-PERMUTED_DRAWS = 2
+NULL_SEED = 2024
 
 
 @dataclass(frozen=True)
-class ConvLikeness:
-    """``score`` (conv = 1, no spatial structure ~ 0), ``raw`` (mean best NCC), ``baseline``
-    (the permuted-filter null's raw), ``gaussian_score`` and ``gaussian_baseline`` (the
-    Gaussian calibration), ``flat_fraction`` (filters left out), ``per_filter`` (each
-    filter's best NCC, NaN if flat)."""
+class ShiftedCopies:
+    """``score`` (conv = 1, value-only structure ~ 0), ``raw`` (mean best correlation),
+    ``null`` (the permuted-filter control's raw), ``flat_fraction`` (filters left out)."""
 
     score: float
     raw: float
-    baseline: float
-    gaussian_score: float
-    gaussian_baseline: float
+    null: float
     flat_fraction: float
-    per_filter: np.ndarray
 
 
-def unroll_conv(conv: nn.Conv2d, side: int = SIDE) -> torch.Tensor:
-    """The dense matrix of a 2-D convolution on ``side x side`` images (bias left out).
+def locality_window(shape) -> int:
+    """The window of :func:`locality`: 3 (x 3) on 2-D images, 5 samples on 1-D signals."""
+    return 3 if len(tuple(shape)) == 2 else 5
 
-    Returns ``M`` of shape ``(out_channels * side^2, in_channels * side^2)`` with
-    ``conv(x).flatten(1) - bias == x.flatten(1) @ M.T`` (rows in ``(channel, y, x)`` order).
-    Computed by applying the convolution to the identity basis: exact for any padding.
+
+def unroll_conv(conv: nn.Module, shape) -> torch.Tensor:
+    """The dense matrix of a 1-D or 2-D convolution on ``shape`` inputs (bias left out).
+
+    Returns ``M`` of shape ``(out_channels * P, in_channels * P)`` with
+    ``conv(x).flatten(1) - bias == x.flatten(1) @ M.T`` (rows in ``(channel, position)``
+    order). Computed by applying the convolution to the identity basis: exact for any
+    padding mode; output and input must have the same size (stride 1, 'same' padding).
     """
-    n_in = conv.in_channels * side * side
+    shape = tuple(shape)
+    n_in = conv.in_channels * int(np.prod(shape))
     basis = torch.eye(n_in, dtype=conv.weight.dtype, device=conv.weight.device)
     with torch.no_grad():
-        images = basis.reshape(n_in, conv.in_channels, side, side)
-        response = torch.nn.functional.conv2d(
-            torch.nn.functional.pad(images, [conv.padding[1]] * 2 + [conv.padding[0]] * 2,
-                                    mode=conv.padding_mode if conv.padding_mode != "zeros"
-                                    else "constant"),
-            conv.weight, None, conv.stride, 0, conv.dilation, conv.groups)
+        response = conv._conv_forward(basis.reshape(n_in, conv.in_channels, *shape),
+                                      conv.weight, None)
     return response.reshape(n_in, -1).T.contiguous()
 
 
-def layer_weights(model: nn.Module) -> list[np.ndarray]:
+def layer_weights(model: nn.Module, shape) -> list[np.ndarray]:
     """Each hidden layer's weights as a dense float64 matrix (convolutions unrolled)."""
     out = []
     for layer in model.hidden:
-        weight = unroll_conv(layer) if isinstance(layer, nn.Conv2d) else layer.weight.detach()
+        if isinstance(layer, (nn.Conv1d, nn.Conv2d)) and layer.stride in ((1,), (1, 1)):
+            weight = unroll_conv(layer, shape)
+        else:
+            weight = layer.weight.detach()
         out.append(weight.cpu().double().numpy())
     return out
 
 
-def distinct_values_per_layer(model: nn.Module) -> list[int]:
-    """Distinct values in each hidden layer's dense weight matrix (all entries at once).
-
-    The same count for every model: an unrolled convolution counts its kernel's
-    values plus the zero outside the kernel.
-    """
-    return [int(count_shared_values(w.reshape(-1))) for w in layer_weights(model)]
+def distinct_values_per_layer(model: nn.Module, shape) -> list[int]:
+    """Exact number of distinct values in each hidden layer's dense weight matrix."""
+    return [int(count_shared_values(w.reshape(-1))) for w in layer_weights(model, shape)]
 
 
 def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
@@ -132,85 +115,77 @@ def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     return float(correct) / max(int(y.shape[0]), 1)
 
 
-def torus_shifts(side: int = SIDE) -> np.ndarray:
-    """Index maps of the ``side^2 - 1`` non-zero torus shifts: ``(side^2 - 1, side^2)``.
-
-    ``filter[maps[k]]`` is the filter rolled by the k-th shift ``(dy, dx) != (0, 0)``.
-    """
-    grid = np.arange(side * side).reshape(side, side)
-    maps = [np.roll(grid, (dy, dx), axis=(0, 1)).ravel()
-            for dy in range(side) for dx in range(side) if (dy, dx) != (0, 0)]
-    return np.array(maps)
-
-
-def _check_filters(weights) -> np.ndarray:
+def _check_filters(weights, shape) -> np.ndarray:
     w = np.asarray(weights, dtype=np.float64)
-    if w.ndim != 2 or w.shape[1] != SIDE * SIDE or w.shape[0] < 1:
-        raise ValueError(f"Invalid weights: expected shape (units, {SIDE * SIDE}), "
-                         f"got {w.shape}")
+    pixels = int(np.prod(shape))
+    if w.ndim != 2 or w.shape[1] != pixels or w.shape[0] < 1:
+        raise ValueError(f"Invalid weights: expected shape (units, {pixels}) for images of "
+                         f"shape {tuple(shape)}, got {w.shape}")
     if not np.isfinite(w).all():
         raise ValueError("Invalid weights: contains NaN or infinite entries")
     return w
 
 
-def _best_shift_correlation(w: np.ndarray) -> np.ndarray:
-    """Step 1-2 of the score: each filter's best NCC with any non-zero torus translate."""
+def _permuted(w: np.ndarray) -> np.ndarray:
+    """The random-order control: each filter's weights permuted within the filter."""
+    return np.random.default_rng(NULL_SEED).permuted(w, axis=1)
+
+
+def _window_share(w: np.ndarray, shape, window: int) -> float:
+    energy = ((w - np.median(w)) ** 2).reshape(-1, *shape)
+    axes = tuple(range(1, energy.ndim))
+    total = energy.sum(axes)
+    patch = np.zeros_like(energy)
+    for offset in np.ndindex(*([window] * len(shape))):
+        patch += np.roll(energy, tuple(-o for o in offset), axis=axes)
+    share = patch.reshape(len(w), -1).max(1) / np.where(total > 0, total, 1.0)
+    return float(np.where(total > 0, share, 0.0).mean())
+
+
+def locality(weights, shape) -> tuple[float, float]:
+    """``(locality, random-order control)`` of filters ``(units, P)`` (module docstring)."""
+    w = _check_filters(weights, shape)
+    window = locality_window(shape)
+    return _window_share(w, shape, window), _window_share(_permuted(w), shape, window)
+
+
+def _best_shift_correlation(w: np.ndarray, shape, channels: int) -> np.ndarray:
+    """Each filter's best correlation with a non-zero torus shift of a filter of its channel."""
     centred = w - w.mean(1, keepdims=True)
     norms = np.linalg.norm(centred, axis=1)
     flat = norms <= FLAT_TOL * max(norms.max(), np.finfo(float).tiny)
     f = centred / np.where(flat, 1.0, norms)[:, None]
     f[flat] = 0.0
-    shifted = f[:, torus_shifts()]  # (units, shifts, 64)
-    best = np.full(w.shape[0], -np.inf)
-    chunk = max(1, 4096 // w.shape[0])  # keeps the (chunk, units * shifts) block small
-    flat_shifted = shifted.reshape(-1, w.shape[1])
-    for start in range(0, w.shape[0], chunk):
-        block = f[start:start + chunk] @ flat_shifted.T
-        best[start:start + chunk] = block.max(1)
+    axes = tuple(range(-len(shape), 0))
+    spectra = np.fft.rfftn(f.reshape(-1, *shape), axes=axes)
+    best = np.full(len(w), -np.inf)
+    per_channel = len(w) // channels
+    for c in range(channels):
+        block = spectra[c * per_channel:(c + 1) * per_channel]
+        for start in range(0, per_channel, 16):
+            rows = block[start:start + 16]
+            # corr[i, j, tau] = sum_x f_i(x + tau) f_j(x), every tau at once
+            corr = np.fft.irfftn(rows[:, None] * np.conj(block[None]), s=shape, axes=axes)
+            corr = corr.reshape(len(rows), per_channel, -1)
+            corr[..., 0] = -np.inf  # tau = 0: a duplicate is not a translation
+            best[c * per_channel + start:c * per_channel + start + len(rows)] = corr.max((1, 2))
     best[flat] = np.nan
     return best
 
 
-@lru_cache(maxsize=32)
-def random_baseline(units: int, draws: int = BASELINE_DRAWS) -> float:
-    """Mean raw score of i.i.d. standard Gaussian ``(units, 64)`` matrices (fixed seed)."""
-    rng = np.random.default_rng(12345)
-    return float(np.mean([_best_shift_correlation(rng.standard_normal((units, SIDE * SIDE)))
-                          .mean() for _ in range(draws)]))  # Gaussian filters are never flat
+def _mean(per_filter: np.ndarray) -> float:
+    ok = ~np.isnan(per_filter)
+    return float(per_filter[ok].mean()) if ok.any() else 0.0
 
 
-def conv_likeness(weights) -> ConvLikeness:
-    """Convolution-likeness of a first layer ``(units, 64)`` in natural pixel order.
-
-    See the module docstring for the definition; ``score`` is 1 for an unrolled
-    convolution and about 0 for random weights.
-    """
-    w = _check_filters(weights)
-    per_filter = _best_shift_correlation(w)
-    raw = _mean_raw(per_filter)
-    rng = np.random.default_rng(2024)
-    baseline = float(np.mean([
-        _mean_raw(_best_shift_correlation(rng.permuted(w, axis=1)))
-        for _ in range(PERMUTED_DRAWS)]))
-    score = 0.0 if baseline >= 1 - 1e-9 else (raw - baseline) / (1.0 - baseline)
-    gaussian = random_baseline(w.shape[0])
-    return ConvLikeness(score, raw, baseline, (raw - gaussian) / (1.0 - gaussian), gaussian,
-                        float(np.isnan(per_filter).mean()), per_filter)
-
-
-def _mean_raw(per_filter: np.ndarray) -> float:
-    flat = np.isnan(per_filter)
-    return 0.0 if flat.all() else float(per_filter[~flat].mean())
-
-
-def locality(weights, window: int = 3) -> float:
-    """Mean over filters of the largest share of squared weight in a ``window^2`` torus patch."""
-    w = _check_filters(weights)
-    energy = (w ** 2).reshape(-1, SIDE, SIDE)
-    total = energy.sum((1, 2))
-    patch = np.zeros_like(energy)
-    for dy in range(window):
-        for dx in range(window):
-            patch += np.roll(energy, (-dy, -dx), axis=(1, 2))
-    share = patch.reshape(len(w), -1).max(1) / np.where(total > 0, total, 1.0)
-    return float(np.where(total > 0, share, 0.0).mean())
+def shifted_copies(weights, shape, channels: int = 1) -> ShiftedCopies:
+    """Shifted-copies score of filters ``(units, P)`` grouped in ``channels`` (docstring)."""
+    w = _check_filters(weights, shape)
+    if isinstance(channels, bool) or not isinstance(channels, int) or channels < 1 \
+            or len(w) % channels:
+        raise ValueError(f"Invalid channels: {channels!r} for {len(w)} filters")
+    per_filter = _best_shift_correlation(w, shape, channels)
+    raw = _mean(per_filter)
+    null = _mean(_best_shift_correlation(_permuted(w), shape, channels))
+    score = 0.0 if null >= 1 - 1e-9 else (raw - null) / (1.0 - null)
+    return ShiftedCopies(score, raw, null, float(np.isnan(per_filter).mean()))

@@ -2,7 +2,8 @@
 
 Layout::
 
-    {"format": "networks-results/1", "meta": {...}, "runs": [run, ...]}
+    {"format": "networks-results/2", "rows": [...], "sweep": [...], "meta": {...},
+     "runs": [run, ...]}
     run = {"config": RunConfig fields, "metrics": {...}, "history": {name: array}}
 
 Arrays are packed as ``{"dtype", "shape", "base64"}`` of their little-endian bytes.
@@ -24,7 +25,7 @@ from .training import RunConfig, RunResult
 __all__ = ["FORMAT", "RESULTS_DIR", "DEFAULT_TABLE", "save_results", "load_results",
            "encode_array", "decode_array"]
 
-FORMAT = "networks-results/1"
+FORMAT = "networks-results/2"
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 DEFAULT_TABLE = RESULTS_DIR / "table.json"
 STORED_FLOAT = np.float16
@@ -75,16 +76,19 @@ def run_from_dict(data: dict) -> RunResult:
                      {k: decode_array(v) for k, v in data.get("history", {}).items()})
 
 
-def save_results(path, runs, *, meta: dict | None = None, history_for=None) -> Path:
+def save_results(path, runs, *, meta: dict | None = None, history_for=None,
+                 rows: list | None = None, sweep: list | None = None) -> Path:
     """Write ``runs`` (RunResults) to ``path`` as JSON; returns the path.
 
     ``history_for``: optional predicate ``RunResult -> bool`` choosing which runs keep
-    their history (default: all).
+    their history (default: all). ``rows`` and ``sweep`` (the table's summary, see
+    :mod:`networks.table`) are stored at the top level.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     keep = history_for or (lambda result: True)
-    payload = {"format": FORMAT, "meta": _clean(meta or {}),
+    payload = {"format": FORMAT, "rows": _clean(rows or []), "sweep": _clean(sweep or []),
+               "meta": _clean(meta or {}),
                "runs": [run_to_dict(r, with_history=keep(r)) for r in runs]}
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(payload, separators=(",", ":")))
@@ -93,7 +97,8 @@ def save_results(path, runs, *, meta: dict | None = None, history_for=None) -> P
 
 
 def load_results(path=DEFAULT_TABLE) -> tuple[list[RunResult], dict]:
-    """The runs and the ``meta`` dict of a results file.
+    """The runs and the ``meta`` dict of a results file (``meta["rows"]``, ``meta["sweep"]``
+    hold the table's rows and sweep).
 
     Raises ``FileNotFoundError`` if it is missing and ``ValueError`` if it is not a
     results file of this format.
@@ -105,4 +110,6 @@ def load_results(path=DEFAULT_TABLE) -> tuple[list[RunResult], dict]:
         raise ValueError(f"Invalid results file {path}: not JSON ({error})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ValueError(f"Invalid results file {path}: expected format {FORMAT!r}")
-    return [run_from_dict(r) for r in payload["runs"]], dict(payload.get("meta", {}))
+    meta = dict(payload.get("meta", {}))
+    meta.update(rows=payload.get("rows", []), sweep=payload.get("sweep", []))
+    return [run_from_dict(r) for r in payload["runs"]], meta
