@@ -22,6 +22,7 @@ __all__ = [
     "particles_over_training_figure",
     "runs_with_history",
     "strength_options",
+    "merging_strength",
     "PARTICLE_SETS",
 ]
 
@@ -49,11 +50,17 @@ def accuracy_figure(result) -> go.Figure:
 
 
 def filters_figure(result, *, columns: int = 8) -> go.Figure:
-    """The saved first-layer filters as 8x8 images, in natural pixel order (un-permuted).
+    """The saved first-layer filters in natural pixel order (un-permuted under shuffling).
 
-    Each image is one heatmap trace; a cross marks its largest weight in magnitude.
+    2-D data: each filter is one heatmap of its weights on the image grid (a cross marks
+    its largest weight in magnitude, minus the layer's median, the value strong sharing
+    pulls the layer toward); 1-D data: each filter is a curve over the signal's samples.
     """
+    from networks.data import SHAPES
+
+    shape = SHAPES[result.config.data]
     filters = np.asarray(result.history["filters"], dtype=np.float64)
+    filters = filters - np.median(filters)
     units = result.history["filter_units"]
     n = len(filters)
     rows = max(1, -(-n // columns))
@@ -62,7 +69,12 @@ def filters_figure(result, *, columns: int = 8) -> go.Figure:
     vmax = float(np.abs(filters).max()) or 1.0
     for i, (w, unit) in enumerate(zip(filters, units)):
         cell = dict(row=i // columns + 1, col=i % columns + 1)
-        image = w.reshape(8, 8)[::-1]  # row 0 of the image at the top
+        if len(shape) == 1:
+            fig.add_trace(go.Scatter(y=w, mode="lines", line=dict(width=1.2),
+                                     hovertemplate=f"unit {int(unit)}<br>%{{y:.3g}}"
+                                                   "<extra></extra>"), **cell)
+            continue
+        image = w.reshape(shape)[::-1]  # row 0 of the image at the top
         fig.add_trace(go.Heatmap(z=image, zmin=-vmax, zmax=vmax, colorscale="RdBu_r",
                                  showscale=i == 0,
                                  hovertemplate=f"unit {int(unit)}<br>%{{z:.3g}}<extra></extra>"),
@@ -73,10 +85,14 @@ def filters_figure(result, *, columns: int = 8) -> go.Figure:
                                  marker=dict(symbol="x-thin", size=7, color="#222222",
                                              line=dict(width=1.5, color="#222222"))), **cell)
     fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False, scaleanchor="x", constrain="domain")
-    note = " (un-permuted)" if result.config.variant.endswith("shuffled") else ""
-    fig.update_layout(title=_title(f"First-layer filters{note}: {n} hidden units, "
-                                   "each as its 8x8 weights (x: its largest)"),
+    if len(shape) == 2:
+        fig.update_yaxes(visible=False, scaleanchor="x", constrain="domain")
+    else:
+        fig.update_yaxes(visible=False, range=[-vmax, vmax])
+    note = " (un-permuted)" if result.config.variant == "shuffled" else ""
+    what = "x".join(str(s) for s in shape)
+    fig.update_layout(title=_title(f"First-layer filters{note}: {n} hidden units, each as "
+                                   f"its {what} weights minus the layer's median"),
                       showlegend=False,
                       height=90 * rows + 70, **_LAYOUT)
     return fig
@@ -157,7 +173,19 @@ def runs_with_history(runs) -> list:
     return [r for r in runs if r.history]
 
 
-def strength_options(runs, variant: str, model: str) -> list[float]:
-    """Strengths available for ``variant`` and ``model`` among ``runs``, sorted."""
-    return sorted({r.config.strength for r in runs
-                   if r.config.variant == variant and r.config.model == model})
+def strength_options(runs, data: str, variant: str, model: str) -> list[float]:
+    """Strengths available for ``data``, ``variant`` and ``model`` among ``runs``, sorted."""
+    return sorted({r.config.strength for r in runs if (r.config.data, r.config.variant,
+                                                       r.config.model) == (data, variant, model)})
+
+
+def merging_strength(runs, data: str, variant: str, model: str = "fc_wsr",
+                     fraction: float = 0.5):
+    """The weakest saved strength at which layer 1 keeps fewer than ``fraction`` of its
+    values distinct (weights visibly merged); the strongest saved one if none does."""
+    saved = sorted((r for r in runs if (r.config.data, r.config.variant, r.config.model)
+                    == (data, variant, model)), key=lambda r: r.config.strength)
+    for r in saved:
+        if r.metrics["distinct_layer1"] < fraction * r.metrics["weights_layer1"]:
+            return r.config.strength
+    return saved[-1].config.strength if saved else None
