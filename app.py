@@ -28,12 +28,14 @@ selection = render_sidebar()
 if selection is None:
     st.stop()
 
-watch, compare, validate, train = st.tabs(["Watch", "Compare", "Validate", "Train"])
-with watch:
-    render_watch(selection)
-with compare:
-    render_compare(selection)
-with validate:
-    render_validate(selection)
-with train, page.shown_failures("The Train tab"):
-    render_train(plot_config=PLOT_CONFIG)
+# Tabs run lazily: only the open one is computed (the Compare tab times every solver).
+TABS = {
+    "Watch": lambda: render_watch(selection),
+    "Compare": lambda: render_compare(selection),
+    "Validate": lambda: render_validate(selection),
+    "Train": lambda: render_train(plot_config=PLOT_CONFIG),
+}
+for tab, (name, render) in zip(st.tabs(list(TABS), key="tab", on_change="rerun"), TABS.items()):
+    if tab.open:
+        with tab, page.shown_failures(f"The {name} tab"):
+            render()

@@ -16,7 +16,9 @@ Hopeless runs are not allowed to block the page:
   abandoned and reported.
 
 Each solver is warmed up once on a short prefix of the input (Numba
-compilation, torch's first call), never on the full input, so nothing runs twice.
+compilation, torch's first call). On the full input it runs once under the
+budget's guard (untimed: the guard traces every Python line), then a few times
+untimed by any hook; the table reports the median of those and their spread.
 
 :func:`timed` is the one timing helper of the demo (the benchmarks keep
 their own; ``demo`` does not import ``benchmarks``).
@@ -36,7 +38,9 @@ __all__ = [
     "RUN_BUDGET",
     "SWEEP_BUDGET",
     "OverBudget",
+    "REPEATS",
     "timed",
+    "runs_on",
     "skip_reason",
     "solver_table",
     "scaling",
@@ -54,6 +58,8 @@ ROUNDS_ARE_BLOCKS = frozenset({"lower_sets"})
 #: Seconds per element per round of an O(d) torch round, measured on the 2-core CPU
 #: (lower_sets at d = 8000: about 50 ns); used only to predict, never reported.
 SECONDS_PER_ELEMENT_ROUND = 5e-8
+#: Timed calls per solver (the median is reported, with the spread).
+REPEATS = 5
 #: Length of the prefix a solver is warmed up on.
 WARM_UP_D = 64
 
@@ -90,18 +96,39 @@ def _time_limit(seconds: float | None):
 
 def timed(solver, w: np.ndarray, lam: float, *, repeats: int = 1,
           budget: float | None = None):
-    """``(result, best seconds)`` of ``repeats`` calls of ``solver.solve(w, lam)``.
+    """``(result, seconds)`` of ``solver.solve(w, lam)``: ``seconds`` holds one wall time
+    per timed call (at most ``repeats`` of them).
 
-    Warm-up is the caller's business (see :func:`_warm_up`). Raises
-    :class:`OverBudget` if one call runs past ``budget`` seconds.
+    A first call runs under the budget's guard (:func:`_time_limit`, which raises
+    :class:`OverBudget` past ``budget`` seconds) and is NOT timed: the guard's trace
+    hook runs on every Python line. The timed calls run with no hook at all; they
+    are at most as many as fit in ``budget`` at the guarded call's pace (at least one).
+    Warm-up is the caller's business (see :func:`_warm_up`).
     """
-    best, result = np.inf, None
-    for _ in range(max(int(repeats), 1)):
-        with _time_limit(budget):
-            start = time.perf_counter()
-            result = solver.solve(w, lam)
-            best = min(best, time.perf_counter() - start)
-    return result, best
+    start = time.perf_counter()
+    with _time_limit(budget):
+        result = solver.solve(w, lam)
+    guarded = time.perf_counter() - start
+    n = max(int(repeats), 1)
+    if budget is not None and guarded > 0:
+        n = max(1, min(n, int(budget / guarded)))
+    seconds = np.empty(n)
+    for i in range(n):
+        start = time.perf_counter()
+        result = solver.solve(w, lam)
+        seconds[i] = time.perf_counter() - start
+    return result, seconds
+
+
+def runs_on(solver) -> str:
+    """Where a solver runs, as the table says it: ``"Numba (CPU)"``, ``"torch"`` or ``"NumPy"``.
+
+    A solver's ``kind`` names the array type it takes (``"numpy"`` for the Numba
+    kernels too); its summary names Numba when it is compiled.
+    """
+    if solver.kind == "torch":
+        return "torch"
+    return "Numba (CPU)" if "Numba" in solver.summary else "NumPy"
 
 
 def _warm_up(solver, w: np.ndarray, lam: float) -> None:
@@ -135,7 +162,7 @@ def skip_reason(name: str, d: int, n_blocks: int, budget: float) -> str:
     return ""
 
 
-def solver_table(w, lam: float, reference=None, *, solvers=None, repeats: int = 1,
+def solver_table(w, lam: float, reference=None, *, solvers=None, repeats: int = REPEATS,
                  budget: float | None = RUN_BUDGET,
                  on_progress: Callable[[float, str], None] | None = None) -> pd.DataFrame:
     """One row per solver on ``(w, lam)``.
@@ -151,7 +178,8 @@ def solver_table(w, lam: float, reference=None, *, solvers=None, repeats: int = 
     solvers : mapping name -> Solver, optional
         Defaults to every solver in :data:`prox.SOLVERS`.
     repeats : int
-        Timed calls per solver (the best is reported).
+        Timed calls per solver (their median and spread are reported; fewer when
+        they would not fit in ``budget``, see :func:`timed`).
     budget : float or None
         Seconds a run may take (skipped if predicted over, stopped if it runs
         over); None for no limit.
@@ -160,7 +188,10 @@ def solver_table(w, lam: float, reference=None, *, solvers=None, repeats: int = 
 
     Returns
     -------
-    DataFrame with columns ``solver, kind, max_deviation, rounds, time_ms, note, summary``.
+    DataFrame with columns ``solver, runs on, max_deviation, rounds, time_ms, spread_ms,
+    runs, note, summary``: ``time_ms`` the median of the timed calls, ``spread_ms`` the
+    slowest minus the fastest, ``runs`` how many were timed; ``rounds`` the sequential
+    whole-tensor steps as text (``"sequential"`` for a solver without rounds).
     A solver that is skipped, stopped or raises gets NaN numbers and says why in ``note``.
     """
     w = np.ascontiguousarray(w, dtype=np.float64)
@@ -175,8 +206,9 @@ def solver_table(w, lam: float, reference=None, *, solvers=None, repeats: int = 
     for i, (name, solver) in enumerate(solvers.items()):
         if on_progress is not None:
             on_progress(i / len(solvers), f"{name} ({i + 1} of {len(solvers)})")
-        row = dict(solver=name, kind=solver.kind, max_deviation=np.nan, rounds=None,
-                   time_ms=np.nan, note="", summary=solver.summary)
+        row = {"solver": name, "runs on": runs_on(solver), "max_deviation": np.nan,
+               "rounds": "", "time_ms": np.nan, "spread_ms": np.nan, "runs": 0, "note": "",
+               "summary": solver.summary}
         row["note"] = skip_reason(name, w.size, n_blocks, budget) if budget else ""
         if not row["note"]:
             try:
@@ -184,7 +216,11 @@ def solver_table(w, lam: float, reference=None, *, solvers=None, repeats: int = 
                 result, seconds = timed(solver, w, lam, repeats=repeats, budget=budget)
                 x = np.asarray(result.x, dtype=np.float64)
                 row.update(max_deviation=float(np.max(np.abs(x - reference))) if x.size else 0.0,
-                           rounds=result.rounds, time_ms=1e3 * seconds)
+                           rounds=("sequential" if result.rounds is None
+                                   else f"{int(result.rounds):,}"),
+                           time_ms=1e3 * float(np.median(seconds)),
+                           spread_ms=1e3 * float(seconds.max() - seconds.min()),
+                           runs=int(seconds.size))
             except OverBudget:
                 row["note"] = (f"stopped after {budget:g} s (the budget): this input needs "
                                "many sequential rounds from this solver")
@@ -193,10 +229,8 @@ def solver_table(w, lam: float, reference=None, *, solvers=None, repeats: int = 
         rows.append(row)
     if on_progress is not None:
         on_progress(1.0, "done")
-    table = pd.DataFrame(rows, columns=["solver", "kind", "max_deviation", "rounds", "time_ms",
-                                        "note", "summary"])
-    table["rounds"] = table["rounds"].astype("Int64")
-    return table
+    return pd.DataFrame(rows, columns=["solver", "runs on", "max_deviation", "rounds", "time_ms",
+                                       "spread_ms", "runs", "note", "summary"])
 
 
 def worst_case(name: str, d: int, lam: float = 1.0) -> np.ndarray:
@@ -224,6 +258,8 @@ def scaling(
     :func:`solver_table`; once a solver is stopped on one input kind, its
     larger sizes of that kind are skipped. ``on_progress(fraction, message)``
     is called after each run.
+
+    Times are the median of up to 3 calls (see :func:`timed`).
 
     Returns
     -------
@@ -253,8 +289,9 @@ def scaling(
                                               budget)
                 if not row["note"]:
                     try:
-                        result, seconds = timed(solver, w, lam, budget=budget)
-                        row.update(time_ms=1e3 * seconds, rounds=result.rounds)
+                        result, seconds = timed(solver, w, lam, repeats=3, budget=budget)
+                        row.update(time_ms=1e3 * float(np.median(seconds)),
+                                   rounds=result.rounds)
                     except OverBudget:
                         row["note"] = f"stopped after {budget:g} s"
                         gave_up = f"skipped: stopped at d = {d:,}"

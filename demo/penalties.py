@@ -15,9 +15,8 @@ t" (time is the strength λ), for:
 
 (``"WSR"`` itself is the app's original Watch tab.)
 
-Figures are plotly functions of a path; the wall is a trace named ``"wall"``
-in the particle and space-time figures. Every figure draws at most
-``MAX_DRAWN`` particles (the drawing is subsampled, never the computation).
+The animation of a path is :func:`demo.animation.penalty_animation`; the
+figures here are the OWL weights and the GrOWL matrix.
 """
 from __future__ import annotations
 
@@ -33,10 +32,11 @@ from particles import simulate, simulate_growl, simulate_owl
 from prox.owl import check_theta, compression_stats, oscar_weights
 from prox.penalty import soft_threshold
 
+from .figures import MAX_DRAWN, evenly_spaced
+
 __all__ = [
     "PENALTIES",
     "OWL_SHAPES",
-    "MAX_DRAWN",
     "PenaltyPath",
     "make_theta",
     "growl_matrix",
@@ -45,8 +45,6 @@ __all__ = [
     "clusters_at",
     "groups_table",
     "growl_stats",
-    "particles_figure",
-    "spacetime_figure",
     "theta_figure",
     "matrix_figure",
 ]
@@ -56,17 +54,8 @@ PENALTIES = ("WSR", "WSR + L1", "OSCAR", "OWL", "GrOWL")
 #: Shapes of the OWL weights theta (all scaled so that theta_1 = 1).
 OWL_SHAPES = ("Linear decay", "SLOPE (Benjamini-Hochberg, q = 0.1)", "Lasso (constant)",
               "Top third", "Custom (paste)")
-#: Most particles any figure draws.
-MAX_DRAWN = 300
 #: Largest GrOWL matrix the app builds (rows).
 MAX_GROWL_ROWS = 200
-#: Time samples of the space-time diagram (event times are added, up to the same count).
-N_TIMES = 120
-
-_WALL_COLOUR = "#222222"
-_ZERO_COLOUR = "#d62728"
-_MOVING_COLOUR = "#1f77b4"
-_LAM_COLOUR = "#d62728"
 
 
 @dataclass(frozen=True)
@@ -261,102 +250,10 @@ def growl_stats(path: PenaltyPath, lam: float) -> dict:
     }
 
 
-def _pick(n: int, most: int) -> np.ndarray:
-    if n <= most:
-        return np.arange(n)
-    return np.unique(np.linspace(0, n - 1, most).round().astype(np.int64))
-
-
-def _wall_trace(orientation: str, extent) -> go.Scatter:
-    """The wall at 0: a thick line named "wall" (vertical on the particle line)."""
-    lo, hi = extent
-    xs, ys = ([0.0, 0.0], [lo, hi]) if orientation == "vertical" else ([lo, hi], [0.0, 0.0])
-    return go.Scatter(x=xs, y=ys, mode="lines", name="wall",
-                      line=dict(color=_WALL_COLOUR, width=5), hoverinfo="name")
-
-
-def particles_figure(path: PenaltyPath, lam: float, t: float, *,
-                     max_drawn: int = MAX_DRAWN) -> go.Figure:
-    """The clusters at time ``t`` on a line, the wall at 0; zeros drawn in red on the wall."""
-    now = clusters_at(path, t)
-    start = path.coordinate(0.0)
-    lo, hi = float(min(start.min(initial=0.0), 0.0)), float(max(start.max(initial=0.0), 0.0))
-    pad = 0.05 * (hi - lo) if hi > lo else 1.0
-    keep = _pick(now.value.size, max_drawn)
-    value, size = now.value[keep], now.size[keep]
-    on_wall = value == 0
-    fig = go.Figure()
-    fig.add_trace(_wall_trace("vertical", (-1.0, 1.0)))
-    area = np.sqrt(size / max(path.d, 1)) * 40 + 6
-    for mask, name, colour in ((~on_wall, "moving", _MOVING_COLOUR),
-                               (on_wall, "on the wall (zero)", _ZERO_COLOUR)):
-        fig.add_trace(go.Scatter(
-            x=value[mask], y=np.zeros(int(mask.sum())), mode="markers", name=name,
-            marker=dict(size=area[mask], color=colour, opacity=0.7,
-                        line=dict(width=0.5, color="white")),
-            customdata=size[mask],
-            hovertemplate=f"{path.axis_title} %{{x:.4g}}<br>%{{customdata}} {path.particle}s"
-                          "<extra></extra>"))
-    drawn = "" if keep.size == now.value.size else f" (drawing {keep.size})"
-    fig.update_layout(
-        title=dict(text=f"{path.penalty}, t = {t:.4g}: {now.value.size:,} groups{drawn}, "
-                        f"{now.n_zero:,} {path.particle}s on the wall", x=0.01,
-                   font=dict(size=15)),
-        height=260, margin=dict(l=20, r=20, t=50, b=40), showlegend=True,
-        legend=dict(orientation="h", y=-0.35),
-        xaxis=dict(title=path.axis_title, range=[lo - pad, hi + pad], zeroline=False),
-        yaxis=dict(visible=False, range=[-1, 1], fixedrange=True), plot_bgcolor="#fafafa")
-    return fig
-
-
-def _sample_times(path: PenaltyPath, t_end: float) -> np.ndarray:
-    events = path.event_times[(path.event_times > 0) & (path.event_times < t_end)]
-    events = events[_pick(events.size, N_TIMES)]
-    extra = [path.t_zero] if path.t_zero < t_end else []
-    return np.unique(np.concatenate((np.linspace(0.0, t_end, N_TIMES), events, extra)))
-
-
-def spacetime_figure(path: PenaltyPath, lam: float, t: float | None = None, *,
-                     max_drawn: int = MAX_DRAWN) -> go.Figure:
-    """Coordinate against time for (at most ``max_drawn``) particles, the wall at 0.
-
-    Paths are straight between events, and the event times are among the
-    sampled times (up to :data:`N_TIMES` of them), so the lines are exact there.
-    """
-    t_end = time_axis_end(path, lam)
-    times = _sample_times(path, t_end)
-    keep = _pick(path.d, max_drawn)
-    paths = np.stack([path.coordinate(float(time))[keep] for time in times], axis=1)
-    n = keep.size
-    xs = np.full((n, times.size + 1), np.nan)
-    ys = np.full((n, times.size + 1), np.nan)
-    xs[:, :-1], ys[:, :-1] = times, paths
-    fig = go.Figure()
-    fig.add_trace(go.Scatter(x=xs.ravel(), y=ys.ravel(), mode="lines", name=f"{path.particle}s",
-                             line=dict(color=_MOVING_COLOUR, width=1), opacity=0.6,
-                             hoverinfo="skip", connectgaps=False))
-    fig.add_trace(_wall_trace("horizontal", (0.0, t_end)))
-    fig.add_annotation(x=t_end, y=0.0, text="wall (0)", showarrow=False, xanchor="right",
-                       yanchor="bottom", font=dict(color=_WALL_COLOUR))
-    fig.add_vline(lam, line=dict(color=_LAM_COLOUR, width=2), annotation_text=f"λ = {lam:.4g}",
-                  annotation_font_color=_LAM_COLOUR)
-    if t is not None and t != lam:
-        fig.add_vline(t, line=dict(color="#444444", width=1, dash="dot"),
-                      annotation_text=f"t = {t:.4g}", annotation_position="bottom right")
-    title = "Space-time: drifting to the wall, merging, sticking"
-    if math.isfinite(path.t_zero):
-        title += f" (all zero at t = {path.t_zero:.4g})"
-    fig.update_layout(title=dict(text=title, x=0.01, font=dict(size=14)), height=420,
-                      margin=dict(l=20, r=20, t=50, b=40), showlegend=False,
-                      xaxis=dict(title="time t (= λ)", range=[0, t_end]),
-                      yaxis=dict(title=path.axis_title))
-    return fig
-
-
 def theta_figure(theta: np.ndarray) -> go.Figure:
     """The OWL weights against the rank: the speed of each rank's particle."""
     ranks = np.arange(1, theta.size + 1)
-    keep = _pick(theta.size, 2000)
+    keep = evenly_spaced(theta.size, MAX_DRAWN)
     fig = go.Figure(go.Scatter(x=ranks[keep], y=theta[keep], mode="lines",
                                line=dict(shape="hv", width=2), name="theta"))
     fig.update_layout(title=dict(text="θ_i: speed of the i-th largest", x=0.01,

@@ -1,26 +1,17 @@
-"""The Watch tab's clock: how far the time axes go, where the time slider may stand, how Play steps.
+"""The Watch tab's time axes: how far they go, where the animation ends, the exact group count.
 
 Time is λ: the particles at time ``t`` sit at ``prox_{tR}(w)``. Nothing moves
-after the last merge ``lam_max``, so the axes stop near it even for a huge λ,
-and the slider's steps stay fine on ``[0, lam_max]``.
+after the last merge ``lam_max``, so the axes stop near it even for a huge λ.
 
 The rules, all in terms of ``lam_max`` and the sidebar's ``lam``:
 
 * the time axes end at ``time_axis_end = 1.05 * max(lam_max, min(lam, 2 * lam_max))``
   (λ itself is on the axes unless it is more than twice ``lam_max``);
   when nothing ever merges (``lam_max == 0``) they end at ``1.05 * lam`` (1 for λ = 0);
-* the time slider runs over ``[0, slider_end]``, ``slider_end = min(lam, time_axis_end)``,
-  in :data:`SLIDER_STEPS` steps;
-* the time shown is KEPT across reruns while it stays in ``[0, slider_end]`` and
-  clamped to ``slider_end`` otherwise (raising λ keeps it, lowering λ below it
-  moves it to the new end); with no time yet it starts at ``slider_end / 2``;
-* Play advances it by ``slider_end / PLAY_STEPS`` per tick from wherever it
-  stands, and stops at ``slider_end``.
+* the animation runs over ``[0, slider_end]``, ``slider_end = min(lam, time_axis_end)``.
 
 >>> time_axis_end(2.4, 1e6), slider_end(2.4, 1e6)
 (5.04, 5.04)
->>> kept_time(0.3, 2.0), kept_time(3.0, 2.0), kept_time(None, 2.0)
-(0.3, 2.0, 1.0)
 """
 from __future__ import annotations
 
@@ -28,20 +19,7 @@ import sys
 
 import numpy as np
 
-__all__ = [
-    "SLIDER_STEPS",
-    "PLAY_STEPS",
-    "time_axis_end",
-    "slider_end",
-    "kept_time",
-    "play_step",
-    "cluster_count_steps",
-]
-
-#: Steps of the time slider over its range.
-SLIDER_STEPS = 200
-#: Ticks of Play from 0 to the slider's end.
-PLAY_STEPS = 40
+__all__ = ["time_axis_end", "slider_end", "cluster_count_steps"]
 
 
 def time_axis_end(lam_max: float, lam: float) -> float:
@@ -55,29 +33,8 @@ def time_axis_end(lam_max: float, lam: float) -> float:
 
 
 def slider_end(lam_max: float, lam: float) -> float:
-    """Largest time the slider offers: λ, or the axes' end if λ is far past the last merge."""
+    """Where the animation ends: λ, or the axes' end if λ is far past the last merge."""
     return min(float(lam), time_axis_end(lam_max, lam))
-
-
-def kept_time(previous: float | None, end: float) -> float:
-    """The time to show: ``previous`` if it lies in ``[0, end]``, clamped otherwise.
-
-    ``None`` (nothing shown yet) starts half way.
-    """
-    if previous is None:
-        return 0.5 * end
-    return float(min(max(float(previous), 0.0), end))
-
-
-def play_step(t: float, end: float, *, steps: int = PLAY_STEPS) -> tuple[float, bool]:
-    """One Play tick from ``t``: ``(next time, still playing)``; stops at ``end``."""
-    if end <= 0 or t >= end:
-        return float(end), False
-    step = end / steps
-    nxt = float(t) + step
-    if nxt > end - 0.5 * step:  # the last step lands on the end, not a rounding short of it
-        nxt = end
-    return nxt, nxt < end
 
 
 def cluster_count_steps(times, d: int, t_end: float, *, max_drawn: int = 2000):

@@ -18,16 +18,19 @@ __all__ = ["COLUMNS", "MAX_ROWS", "MAX_INDICES", "differing_groups_table"]
 MAX_ROWS = 500
 #: Most indices listed per group (then "...").
 MAX_INDICES = 10
-COLUMNS = ["group", "weights", "exact value", "your min", "your max", "problem", "indices"]
+COLUMNS = ["group", "weights", "exact value", "your min − exact", "your max − exact", "problem",
+           "indices"]
 
 
 def differing_groups_table(report, *, max_rows: int = MAX_ROWS,
                            max_indices: int = MAX_INDICES) -> pd.DataFrame:
     """One row per group of the exact prox that the candidate gets wrong (the first ``max_rows``).
 
-    Columns :data:`COLUMNS`: the group's number, its size, the exact value, the
-    candidate's smallest and largest value on it, what is wrong (``split``,
-    ``merged``, ``shifted``) and its first ``max_indices`` weight indices.
+    Columns :data:`COLUMNS`: the group's number, its size, the exact value (as a
+    string with 17 significant digits, so two values that differ never print the
+    same), how far the candidate's smallest and largest value on it lie from it,
+    what is wrong (``split``, ``merged``, ``shifted``) and its first
+    ``max_indices`` weight indices.
     """
     rows = []
     for g in report.differing_groups[:max_rows]:
@@ -35,9 +38,9 @@ def differing_groups_table(report, *, max_rows: int = MAX_ROWS,
         rows.append({
             "group": g.group,
             "weights": int(g.indices.size),
-            "exact value": g.exact_value,
-            "your min": g.candidate_min,
-            "your max": g.candidate_max,
+            "exact value": f"{g.exact_value:.17g}",
+            "your min − exact": g.candidate_min - g.exact_value,
+            "your max − exact": g.candidate_max - g.exact_value,
             "problem": ", ".join(g.reasons),
             "indices": shown + (" ..." if g.indices.size > max_indices else ""),
         })

@@ -1,54 +1,35 @@
 """The penalty selector of the Watch tab (demo/penalties.py, demo/views/penalty.py, app.py)."""
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 
+from app_helpers import array_of, metric, no_errors, players
+
 pytest.importorskip("streamlit")
 
-from demo import penalties  # noqa: E402
+from demo import animation, penalties  # noqa: E402
 from prox import prox_ws_l1  # noqa: E402
 from prox.owl import prox_growl_reference, prox_owl_reference  # noqa: E402
 
-RNG = np.random.default_rng(3)
 OTHER = [p for p in penalties.PENALTIES if p != "WSR"]
-
-
-def _no_errors(at) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-
-
-def _charts(at) -> dict:
-    return {c.proto.id: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
-
-
-def _trace_names(spec: dict) -> list:
-    return [trace.get("name") for trace in spec["data"]]
-
-
-def _metric(at, start: str) -> str:
-    return next(m.value for m in at.metric if m.label.startswith(start))
 
 
 # ------------------------------------------------------------------ the app
 @pytest.mark.parametrize("penalty", OTHER)
-def test_each_penalty_shows_the_wall_and_zeros(app_test, penalty):
+def test_each_penalty_animates_with_the_wall_and_zeros(app_test, penalty):
     at = app_test.run()
     at.selectbox(key="penalty").set_value(penalty).run()
-    _no_errors(at)
-    charts = _charts(at)
-    spacetime = next(spec for key, spec in charts.items() if "fig_penalty_spacetime" in key)
-    particles = next(spec for key, spec in charts.items() if "fig_penalty_particles" in key)
-    assert "wall" in _trace_names(spacetime) and "wall" in _trace_names(particles)
-    assert not any("fig_particles" in key for key in charts)  # WSR's own view is replaced
-    zeros = int(_metric(at, "zeros at λ").replace(",", ""))
+    no_errors(at)
+    (player,) = players(at)  # WSR's own player is replaced by the penalty's
+    assert player["wall"] and player["mode"] == "frames" and player["times"][-1] == 1.0
+    assert penalty in player["shared_title"]
+    zeros = int(metric(at, "zeros at λ").replace(",", ""))
     assert zeros >= 0
+    assert metric(at, f"groups at λ ({penalty})")
     if penalty == "GrOWL":
         for label in ("sparsity", "zero rows", "distinct row groups", "compression ratio"):
-            assert _metric(at, label)
+            assert metric(at, label)
     # The other tabs are still there.
     assert {"Watch", "Compare", "Validate"} <= {t.label for t in at.tabs}
 
@@ -57,9 +38,9 @@ def test_large_lam_puts_everything_on_the_wall(app_test):
     at = app_test.run()
     at.selectbox(key="penalty").set_value("OSCAR").run()
     at.number_input(key="lam").set_value(50.0).run()
-    _no_errors(at)
+    no_errors(at)
     d = int(at.number_input(key="d").value)
-    assert int(_metric(at, "zeros at λ").replace(",", "")) == d
+    assert int(metric(at, "zeros at λ").replace(",", "")) == d
     groups = next(df.value for df in at.dataframe if "on the wall" in df.value.columns)
     assert len(groups) == 1 and bool(groups["on the wall"].iloc[0])
 
@@ -69,15 +50,16 @@ def test_owl_shapes_and_bad_custom_theta_become_messages(app_test):
     at.selectbox(key="penalty").set_value("OWL").run()
     for shape in penalties.OWL_SHAPES[:-1]:
         at.selectbox(key="penalty_theta_shape").set_value(shape).run()
-        _no_errors(at)
+        no_errors(at)
     at.selectbox(key="penalty_theta_shape").set_value("Custom (paste)").run()
-    _no_errors(at)  # the default pasted theta is valid
+    no_errors(at)  # the default pasted theta is valid
     at.text_area(key="penalty_theta_text").set_value("1, 2, 3").run()
     assert not at.exception
     assert any("Invalid theta" in e.value for e in at.error)
     at.selectbox(key="penalty").set_value("WSR").run()  # back to the original view
-    _no_errors(at)
-    assert any("fig_particles" in key for key in _charts(at))
+    no_errors(at)
+    (player,) = players(at)
+    assert player["mode"] == "events" and not player["wall"]
 
 
 def test_growl_with_too_many_columns_is_a_message(app_test):
@@ -91,7 +73,7 @@ def test_growl_with_too_many_columns_is_a_message(app_test):
 
 # ------------------------------------------------------------------ the module
 def test_paths_match_the_proxes():
-    w = RNG.standard_normal(40)
+    w = np.random.default_rng(3).standard_normal(40)
     w[:6] = [1.0, -1.0, 2.0, 2.0, 0.0, 0.5]  # ties, a mirrored pair, a zero
     wsr_l1 = penalties.build_path("WSR + L1", w, alpha=0.3)
     oscar = penalties.build_path("OSCAR", w, alpha=0.1, beta=0.5)
@@ -132,35 +114,32 @@ def test_theta_shapes():
         penalties.build_path("WSR", np.ones(3))
 
 
-def test_figures_draw_the_wall_and_the_zeros():
+def test_the_animation_draws_the_wall_and_the_zeros():
     w = np.arange(1.0, 13.0)
     path = penalties.build_path("OWL", w, shape="Lasso (constant)")  # wall at t = |w|
     lam = 6.5
-    fig = penalties.particles_figure(path, lam, lam)
-    names = [trace.name for trace in fig.data]
-    assert "wall" in names
-    zeros = next(trace for trace in fig.data if trace.name.startswith("on the wall"))
-    assert list(zeros.x) == [0.0] and list(zeros.customdata) == [6]  # |w| = 1..6 are zero
-    assert "6 weights on the wall" in fig.layout.title.text
-    space = penalties.spacetime_figure(path, lam, 1.0)
-    wall = next(trace for trace in space.data if trace.name == "wall")
-    assert list(wall.y) == [0.0, 0.0]
-    assert "all zero at t = 12" in space.layout.title.text
+    payload = animation.penalty_animation(path, lam).payload
+    assert payload["wall"] and payload["position_range"][0] < 0  # the wall is on the axis
+    assert payload["frame_notes"][-1].startswith("7 clusters, 6 of 12 on the wall at 0")
+    # the last frame is λ: the wall cluster (|w| = 1..6) and six moving weights
+    offsets = array_of(payload, "mark_offsets")
+    x = array_of(payload, "mark_x")[offsets[-2]:offsets[-1]]
+    mass = array_of(payload, "mark_mass")[offsets[-2]:offsets[-1]]
+    assert x[0] == 0.0 and mass[0] == 6 and np.all(mass[1:] == 1)
     table = penalties.groups_table(path, lam)
     assert int(table.loc[table["on the wall"], "weights"].iloc[0]) == 6
     assert len(table) == 7
 
 
-def test_spacetime_is_exact_at_the_sampled_times():
-    w = RNG.standard_normal(30)
+def test_spacetime_paths_are_exact_at_the_frame_times():
+    w = np.random.default_rng(4).standard_normal(30)
     path = penalties.build_path("OSCAR", w, alpha=0.05, beta=0.5)
-    fig = penalties.spacetime_figure(path, 1.0, max_drawn=30)
-    lines = fig.data[0]
-    xs, ys = np.asarray(lines.x, dtype=float), np.asarray(lines.y, dtype=float)
-    finite = np.isfinite(xs)
-    expected = np.array([path.coordinate(t)[i] for i, t in zip(
-        np.repeat(np.arange(30), np.count_nonzero(finite) // 30), xs[finite])])
-    np.testing.assert_allclose(ys[finite], expected, atol=1e-12 * 4)
+    payload = animation.penalty_animation(path, 1.0, n_frames=25, max_paths=30).payload
+    times = array_of(payload, "poly_t")
+    paths = array_of(payload, "poly_y").reshape(30, times.size)
+    order = np.argsort(path.coordinate(0.0), kind="stable")
+    for j, t in enumerate(times):
+        np.testing.assert_array_equal(paths[:, j], path.coordinate(t)[order])
 
 
 def test_growl_stats():

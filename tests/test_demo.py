@@ -1,10 +1,11 @@
-"""Unit tests for demo/ (inputs, figures, compare) and prox/check.py."""
+"""Unit tests for demo/ (inputs, the animation, figures, compare) and prox/check.py."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from demo import compare, figures, inputs, page, timeline
+from app_helpers import array_of
+from demo import animation, compare, figures, inputs, page, timeline
 from demo.inputs import MAX_BYTES, MAX_ENTRIES, parse_vector
 from filebytes import npy_bytes, pt_bytes
 from particles import simulate
@@ -233,17 +234,6 @@ def test_time_rules():
     assert timeline.time_axis_end(0.0, 0.0) == 1.0
     assert timeline.slider_end(2.4, 1.0) == 1.0
     assert timeline.slider_end(2.4, 1e6) == pytest.approx(1.05 * 4.8)
-    assert [timeline.kept_time(t, 1.0) for t in (None, -1.0, 0.25, 1.0, 7.0)] == [
-        0.5, 0.0, 0.25, 1.0, 1.0]
-
-
-def test_play_steps_to_the_end_and_stops():
-    t, playing, ticks = 0.3, True, 0
-    while playing:
-        t, playing = timeline.play_step(t, 1.0, steps=10)
-        ticks += 1
-    assert t == 1.0 and ticks == 7
-    assert timeline.play_step(1.0, 1.0) == (1.0, False)
 
 
 def _drawn_count(x, y, lam):
@@ -283,111 +273,138 @@ def test_cluster_count_steps_exact_when_small_with_ties():
         assert _drawn_count(x, y, lam) == traj.n_clusters(lam)
 
 
-# ----------------------------------------------------------------- figures
-def _figure_text(fig) -> str:
-    return fig.to_json()
+# ----------------------------------------------------------------- animation
+def _clusters_from_log(payload, t):
+    """The rule the player runs (demo/player.js), in numpy: runs of closed gaps, then
+    mean start position plus t times the mean velocity (an oracle for the event log)."""
+    xs, gap, d = array_of(payload, "xs"), array_of(payload, "gap"), payload["d"]
+    starts = np.concatenate(([0], np.flatnonzero(gap > t) + 1))
+    stops = np.append(starts[1:], d) - 1
+    means = np.array([xs[a:b + 1].mean() for a, b in zip(starts, stops)])
+    velocity = (d - 1 - starts - stops) / (d - 1)
+    return np.clip(means + min(t, payload["lam_max"]) * velocity, xs[0], xs[-1]), starts
 
 
-def test_figures_depend_on_lam(trajectory):
-    for make in (
-        lambda lam: figures.particles_figure(trajectory, lam, lam / 2),
-        lambda lam: figures.spacetime_figure(trajectory, lam, lam / 2),
-        lambda lam: figures.dendrogram_figure(trajectory, lam),
-        lambda lam: figures.shared_values_figure(trajectory, lam, lam / 2),
-    ):
-        assert _figure_text(make(0.5)) != _figure_text(make(1.5))
+def test_frame_times_include_the_last_events_and_the_end():
+    times = animation.frame_times([0.1, 0.7, 0.75, 3.0], 1.0, n=5, n_events=2)
+    assert times[0] == 0.0 and times[-1] == 1.0 and np.all(np.diff(times) > 0)
+    assert {0.7, 0.75} <= set(times) and 0.1 not in set(times)  # the LAST events only
+    np.testing.assert_array_equal(animation.frame_times([1.0], 0.0), [0.0])
 
 
-def test_particles_figure_title_and_colours(trajectory):
-    fig = figures.particles_figure(trajectory, 1.0, 0.25)
-    assert f"{trajectory.n_clusters(0.25)} clusters" in fig.layout.title.text
-    _, _, leftmost = trajectory.cluster_state(0.25)
-    colours = np.floor(fig.data[0].marker.color)
-    np.testing.assert_array_equal(colours, figures.colour_index(leftmost))
+@pytest.mark.parametrize("seed", [0, 1])
+def test_event_log_gives_the_exact_state_at_any_time(seed):
+    rng = np.random.default_rng(seed)
+    w = np.round(rng.normal(size=300), 1)  # ties too
+    traj = simulate(w)
+    payload = animation.wsr_animation(traj, 2.0).payload
+    scale = np.abs(w).max() + 2.0
+    for t in np.concatenate((rng.uniform(0, 3.0, 20), traj.times[::37], [0.0, traj.lam_max])):
+        position, mass, leftmost = traj.cluster_state(t)
+        got, starts = _clusters_from_log(payload, t)
+        np.testing.assert_array_equal(starts, leftmost)  # same clusters, same names
+        np.testing.assert_allclose(got, position, rtol=0, atol=1e-13 * scale)
 
 
-def test_particles_figure_subsamples_drawing():
-    traj = simulate(np.random.default_rng(6).normal(size=5000))
-    fig = figures.particles_figure(traj, 0.01, 0.0, max_drawn=1000)
-    assert len(fig.data[0].x) <= 1000
-    assert "drawing" in fig.layout.title.text
+def test_the_player_needs_nothing_from_outside():
+    traj = simulate(np.random.default_rng(3).normal(size=50))
+    html = animation.wsr_animation(traj, 1.0).html(element_id="wsp-test")
+    assert 'id="wsp-test"' in html and "requestAnimationFrame" in html
+    assert "src=" not in html and "http" not in html  # no script or file fetched
+    payload = animation.payload_of(html)
+    assert payload["d"] == 50 and payload["end"] == 1.0 and payload["steps"] >= 100
 
 
-def test_spacetime_figure_subsamples_from_a_window():
-    traj = simulate(np.random.default_rng(5).normal(size=3000))
-    t_start, t_end = figures.spacetime_window(traj, 5.0, max_drawn=500)
-    assert t_start == traj.lam_for_clusters(500) and t_end == 5.0
-    fig = figures.spacetime_figure(traj, 1.0, max_drawn=500)
-    drawn = sum(np.count_nonzero(np.isnan(np.asarray(tr.x, dtype=float))) for tr in fig.data)
-    assert drawn < 1100 and "when 500 clusters remain" in fig.layout.title.text
+def test_merge_tree_at_large_d_is_truncated_at_the_groups_of_the_cut():
+    # d = 1000 used to show "last 199 merges" in grey with the cut running through them.
+    traj = simulate(np.random.default_rng(0).normal(size=1000))
+    lam = 2.0
+    groups = traj.n_clusters(lam)
+    tree = animation.merge_tree(traj, lam)
+    assert tree["truncated"] and tree["leaves"].size == groups
+    assert f"the {groups} groups at λ" in tree["title"]
+    # each leaf is a group at λ, coloured like that group in the particle view
+    _, mass, leftmost = traj.cluster_state(lam)
+    np.testing.assert_array_equal(np.sort(tree["leaf_colour"]),
+                                  np.sort(figures.colour_index(leftmost)))
+    assert sorted(tree["leaf_size"]) == sorted(mass)
+    assert tree["y"].min() >= 0 and np.all(tree["y"][:, 1] > lam)  # every link above the cut
 
 
-def test_dendrogram_figure_cut_and_truncation(trajectory):
-    fig = figures.dendrogram_figure(trajectory, 0.8, max_leaves=50)
-    assert any(s.y0 == 0.8 for s in fig.layout.shapes)
-    assert "last 49 merges" in fig.layout.title.text
-
-
-def test_dendrogram_colours_groups_like_the_particles(trajectory):
-    lam = 1.2
-    fig = figures.dendrogram_figure(trajectory, lam, max_leaves=1000)
-    _, _, leftmost = trajectory.cluster_state(lam)
-    group_colours = {figures.group_colour(r) for r in leftmost}
-    link_colours = {tr.line.color for tr in fig.data}
-    assert link_colours - {"#999999"} <= group_colours
-    merged_groups = trajectory.n_clusters(lam) < trajectory.d
-    assert merged_groups and len(link_colours - {"#999999"}) > 1
-
-
-def test_dendrogram_of_deep_cascade_tree():
+def test_merge_tree_of_a_deep_cascade_keeps_every_group():
     from prox.worst_cases import cascade
 
     traj = simulate(cascade(3000))
-    figures.dendrogram_figure(traj, 0.5)  # no RecursionError on a depth-d tree
+    tree = animation.merge_tree(traj, 0.5)  # a depth-d tree: no RecursionError
+    assert tree["leaves"].size == min(traj.n_clusters(0.5), animation.MAX_TREE_LEAVES)
+    assert tree["x"].shape == (tree["leaves"].size - 1, 4)
 
 
-def test_shared_values_figure_is_the_exact_step_function(trajectory):
-    fig = figures.shared_values_figure(trajectory, 1.0)
-    x, y = np.asarray(fig.data[0].x), np.asarray(fig.data[0].y)
-    assert y[0] == 400 and y[-1] == 1 and np.all(np.diff(y) <= 0)
-    assert fig.data[0].line.shape == "hv"
-    for lam in trajectory.times:
-        assert _drawn_count(x, y, lam) == trajectory.n_clusters(lam)
+def test_spacetime_at_large_d_starts_at_zero_with_a_short_title():
+    # d = 10000 used to start the window at t ~ 1.45 and cut its title off.
+    traj = simulate(inputs.make_preset("Random normal", 10_000, seed=0))
+    payload = animation.wsr_animation(traj, 1.0).payload
+    heat_t = array_of(payload, "heat_t")
+    t_start = traj.lam_for_clusters(animation.MAX_MARKS)
+    assert heat_t[0] == 0.0 and heat_t[-1] == pytest.approx(t_start)
+    assert array_of(payload, "seg_t0").min() == pytest.approx(t_start)
+    assert len(payload["spacetime"]["title"]) <= 110
+    assert "density" in payload["spacetime"]["title"]
 
 
-def test_shared_values_figure_draws_the_last_merges_at_large_d(large_trajectory):
-    traj = large_trajectory
-    fig = figures.shared_values_figure(traj, 1.0)
-    x, y = np.asarray(fig.data[0].x), np.asarray(fig.data[0].y)
-    assert len(x) <= figures.MAX_DRAWN + 2
-    for lam in (4.0, 4.5, traj.lam_max, *traj.times[-50:]):
-        assert _drawn_count(x, y, lam) == traj.n_clusters(lam)
+def test_extreme_values_stay_finite_and_exact():
+    # 1e308, -1e308, 0, 5: four groups at λ = 1, axes out to λ_max = 1e308.
+    traj = simulate(np.array([1e308, -1e308, 0.0, 5.0]))
+    payload = animation.wsr_animation(traj, 1.0).payload
+    assert "4 distinct values at λ = 1" in payload["shared_title"]
+    assert array_of(payload, "count_y")[0] == 4
+    lo, hi = payload["position_range"]
+    assert np.isfinite([lo, hi]).all() and lo < -1e308 and hi > 1e308
+    assert payload["t_end"] >= traj.lam_max and np.isfinite(payload["t_end"])
+    got, _ = _clusters_from_log(payload, 1.0)
+    np.testing.assert_allclose(got, traj.cluster_state(1.0)[0], rtol=1e-12, atol=0)
+    assert array_of(payload, "seg_t0").size == 7 and array_of(payload, "tree_x").size == 12
 
 
-def test_huge_lam_keeps_the_axes_near_lam_max(trajectory):
-    for fig in (figures.shared_values_figure(trajectory, 1e6, 0.5),
-                figures.spacetime_figure(trajectory, 1e6, 0.5)):
-        assert fig.layout.xaxis.range[1] <= 2.1 * trajectory.lam_max
-        assert any("past the axis" in a.text for a in fig.layout.annotations)
-    fig = figures.dendrogram_figure(trajectory, 1e6)
-    assert fig.layout.yaxis.range[1] <= 2.1 * trajectory.lam_max
-    assert any("1 group" in a.text and "1 groups" not in a.text for a in fig.layout.annotations)
+@pytest.mark.parametrize("penalty", ["WSR + L1", "OSCAR", "OWL", "GrOWL"])
+def test_family_frames_are_the_exact_states_at_their_times(penalty):
+    from demo.penalties import build_path
+
+    path = build_path(penalty, np.random.default_rng(2).normal(size=120))
+    payload = animation.penalty_animation(path, 1.0, n_frames=20).payload
+    offsets, x = array_of(payload, "mark_offsets"), array_of(payload, "mark_x")
+    mass = array_of(payload, "mark_mass")
+    assert payload["wall"] and payload["times"][-1] == 1.0
+    for j, t in enumerate(payload["times"]):
+        values, counts = np.unique(path.coordinate(t), return_counts=True)
+        np.testing.assert_array_equal(x[offsets[j]:offsets[j + 1]], values)
+        np.testing.assert_array_equal(mass[offsets[j]:offsets[j + 1]], counts)
 
 
-def test_validation_figure():
+def test_a_frame_with_too_many_clusters_draws_the_density():
+    from demo.penalties import build_path
+
+    path = build_path("OSCAR", np.random.default_rng(2).normal(size=3000))
+    payload = animation.penalty_animation(path, 1.0, n_frames=10, max_marks=500).payload
+    dense = array_of(payload, "density_index")
+    assert dense[0] == 0  # t = 0: 3000 clusters
+    counts = array_of(payload, "density").reshape(-1, payload["density_bins"])
+    assert counts[0].sum() == 3000
+    assert "so the bars show the density" in payload["frame_notes"][0]
+
+
+def test_validation_figure_shows_the_residual():
     w = np.arange(10.0)
-    fig = figures.validation_figure(w, prox_ws(w, 1.0), w)
-    assert [t.name for t in fig.data] == ["exact prox", "yours"]
+    exact = prox_ws(w, 1.0)
+    fig = figures.validation_figure(w, exact, exact + 0.04 * (w == 3), tol=1e-9)
+    assert [t.name for t in fig.data] == ["exact prox", "yours", "yours − exact"]
+    assert max(fig.data[2].y) == pytest.approx(0.04)
 
 
-def test_every_figure_shares_one_layout(trajectory):
-    made = [figures.particles_figure(trajectory, 1.0, 0.5),
-            figures.spacetime_figure(trajectory, 1.0),
-            figures.dendrogram_figure(trajectory, 1.0),
-            figures.shared_values_figure(trajectory, 1.0),
-            figures.validation_figure(np.arange(5.0), np.arange(5.0), np.arange(5.0))]
-    for fig in made:
-        assert fig.layout.margin.l == 20 and fig.layout.title.x == 0.01
+def test_log_axes_are_labelled_at_decades():
+    table = compare.scaling((16, 64), solvers={"pava": SOLVERS["pava"]})
+    fig = figures.scaling_figure(table)
+    assert fig.layout.xaxis.dtick == 1 and fig.layout.yaxis.dtick == 1
 
 
 # ----------------------------------------------------------------- page and report table
@@ -459,14 +476,25 @@ class _Counting:
         return solve(w, lam, method="pava")
 
 
-def test_solver_table_warms_up_on_a_prefix_and_runs_once():
+def test_solver_table_warms_up_on_a_prefix_then_times_untraced_runs():
+    import sys
+
     solver = _Counting()
+    traced = []
+    solve = solver.solve
+    solver.solve = lambda w, lam: (traced.append(sys.gettrace() is not None), solve(w, lam))[1]
     seen = []
     w = np.random.default_rng(8).normal(size=5000)
     table = compare.solver_table(w, 0.5, solvers={"counting": solver},
                                  on_progress=lambda frac, msg: seen.append(frac))
-    assert solver.sizes == [compare.WARM_UP_D, 5000]  # no second full-size run
+    runs = int(table.loc[0, "runs"])
+    assert 1 <= runs <= compare.REPEATS
+    assert solver.sizes == [compare.WARM_UP_D] + [5000] * (1 + runs)
+    # only the guarded (untimed) run is traced: no trace hook inside a timed interval
+    assert traced == [False, True] + [False] * runs
     assert table.loc[0, "max_deviation"] == 0.0 and table.loc[0, "note"] == ""
+    assert table.loc[0, "rounds"] == "sequential" and table.loc[0, "runs on"] == "NumPy"
+    assert table.loc[0, "spread_ms"] >= 0
     assert seen == [0.0, 1.0]
 
 

@@ -15,9 +15,9 @@ from .. import inputs
 __all__ = ["PLOT_CONFIG", "UPLOAD", "simulation", "as_bytes", "read_input"]
 
 PLOT_CONFIG = {"displaylogo": False}
-# The browser accepts files up to 10x the parser's limit, so a too-large file reaches
-# parse_vector, whose message names the limit and replaces the previous verdict.
-UPLOAD = dict(type=["npy", "csv", "txt", "pt"], max_upload_size=10 * inputs.MAX_BYTES // 2**20)
+# The drop zone states the parser's own limit ("Limit 20MB per file"), so the label and
+# the drop zone say the same; the browser refuses a larger file with its own message.
+UPLOAD = dict(type=["npy", "csv", "txt", "pt"], max_upload_size=inputs.MAX_BYTES // 2**20)
 
 
 def as_bytes(w) -> bytes:

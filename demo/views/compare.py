@@ -36,10 +36,22 @@ def _solver_table(selection) -> None:
         bar.empty()
         stored = st.session_state["solver_results"] = dict(key=input_key, table=table)
     if stored is not None:
+        table = stored["table"]
         st.dataframe(
-            stored["table"], hide_index=True, key="solver_table",
-            column_config={"max_deviation": st.column_config.NumberColumn(format="%.2e"),
-                           "time_ms": st.column_config.NumberColumn("time (ms)", format="%.3f")})
+            table, hide_index=True, key="solver_table",
+            column_config={
+                "max_deviation": st.column_config.NumberColumn(format="%.2e"),
+                "time_ms": st.column_config.NumberColumn(
+                    "time (ms, median)", format="%.3f",
+                    help="median of the timed runs (the run under the budget's guard "
+                         "is not timed)"),
+                "spread_ms": st.column_config.NumberColumn(
+                    "spread (ms)", format="%.3f", help="slowest run minus fastest"),
+                "runs": st.column_config.NumberColumn("timed runs"),
+                "note": st.column_config.TextColumn(width="large"),
+            })
+        for row in table[table["note"] != ""].itertuples():
+            st.caption(f"**{row.solver}**: {row.note}")
 
 
 def _scaling() -> None:
@@ -79,9 +91,10 @@ def render_compare(selection) -> None:
     """The Compare tab for the sidebar's :class:`~demo.views.sidebar.Selection`."""
     with page.shown_failures("The Compare tab"):
         st.subheader("Every solver on this input")
-        st.caption("Max deviation is from the exact prox at λ. Times are one run each on a "
-                   "shared CPU: compare them with each other, not with other machines. A run "
-                   f"predicted to take over {compare.RUN_BUDGET:g} s is skipped, one that runs "
-                   "over it is stopped; the note says why.")
+        st.caption("Max deviation is from the exact prox at λ. Times are the median of up to "
+                   f"{compare.REPEATS} runs on a shared CPU, with their spread: compare them "
+                   "with each other, not with other machines. A run predicted to take over "
+                   f"{compare.RUN_BUDGET:g} s is skipped, one that runs over it is stopped; "
+                   "the note says why.")
         _solver_table(selection)
         _scaling()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from .. import page, penalties
+from .. import animation, page, penalties
 
 __all__ = ["PENALTIES", "controls", "render"]
 
@@ -51,41 +51,33 @@ def _path(penalty: str, w_bytes: bytes, params_key: tuple) -> penalties.PenaltyP
     return penalties.build_path(penalty, w, **dict(params_key))
 
 
+@st.cache_data(max_entries=16, show_spinner="Preparing the animation...")
+def _player(penalty: str, w_bytes: bytes, params_key: tuple, lam: float) -> str:
+    movie = animation.penalty_animation(_path(penalty, w_bytes, params_key), lam)
+    return movie.html(element_id="wsp-penalty")
+
+
 def render(penalty: str, w: np.ndarray, lam: float, params: dict) -> None:
     """The Watch tab's content for ``penalty`` at strength ``lam``."""
+    from .watch import show_player
+
     with page.shown_failures(f"The {penalty} view"):
         w_bytes = np.ascontiguousarray(w, dtype=np.float64).tobytes()
-        path = _path(penalty, w_bytes, tuple(sorted(params.items())))
+        params_key = tuple(sorted(params.items()))
+        path = _path(penalty, w_bytes, params_key)
         _explain(penalty, path)
-        t_end = penalties.time_axis_end(path, lam)
-        if lam > 0:
-            end = min(float(lam), t_end)
-            kept = st.session_state.get("penalty_t")
-            if kept is None or kept > end:  # a new λ: start halfway
-                st.session_state["penalty_t"] = end / 2
-            t = st.slider("time t (the particles at λ = t)", min_value=0.0, max_value=end,
-                          step=end / 200, format="%.4g", key="penalty_t")
-        else:
+        if lam <= 0:
             st.info("λ = 0: the prox is the identity. Raise λ in the sidebar to let the "
                     "particles move.")
-            t = 0.0
-        now, at_lam = penalties.clusters_at(path, t), penalties.clusters_at(path, lam)
-        m1, m2, m3, m4 = st.columns(4)
-        m1.metric("groups at t", f"{now.value.size:,}")
-        m2.metric("groups at λ", f"{at_lam.value.size:,}")
-        m3.metric(f"zeros at λ ({path.particle}s on the wall)", f"{at_lam.n_zero:,}")
-        m4.metric("all zero from t =", f"{path.t_zero:.4g}")
-        st.plotly_chart(penalties.particles_figure(path, lam, t), key="fig_penalty_particles",
-                        config=PLOT_CONFIG)
-        left, right = st.columns(2)
-        with left:
-            st.plotly_chart(penalties.spacetime_figure(path, lam, t),
-                            key="fig_penalty_spacetime", config=PLOT_CONFIG)
-        with right:
-            st.markdown(f"**Groups at λ = {lam:.4g}** (largest first; the wall is the "
-                        "zero group)")
-            st.dataframe(penalties.groups_table(path, lam).head(200), height=300,
-                         hide_index=True, key="penalty_groups")
+        at_lam = penalties.clusters_at(path, lam)
+        m1, m2, m3 = st.columns(3)
+        m1.metric(f"groups at λ ({penalty})", f"{at_lam.value.size:,}")
+        m2.metric(f"zeros at λ ({path.particle}s on the wall)", f"{at_lam.n_zero:,}")
+        m3.metric("all zero from t =", f"{path.t_zero:.4g}")
+        show_player(_player(penalty, w_bytes, params_key, float(lam)))
+        st.markdown(f"**Groups at λ = {lam:.4g}** (largest first; the wall is the zero group)")
+        st.dataframe(penalties.groups_table(path, lam).head(200), height=300,
+                     hide_index=True, key="penalty_groups")
         if penalty == "GrOWL":
             _growl_section(path, lam)
         elif path.theta is not None:

@@ -81,18 +81,23 @@ def render_sidebar() -> Selection | None:
         st.header("Input")
         source = st.radio("Weights w", ["Preset", "Paste", "Upload"], key="source",
                           horizontal=True)
-        lam = st.number_input("λ (regularization strength)", min_value=0.0, value=1.0,
-                              step=0.1, format="%.4g", key="lam")
-        w = _weights(source, float(lam))
+        # No min_value: the widget would refuse a negative λ with only a small icon.
+        lam = float(st.number_input("λ (regularization strength, ≥ 0)", value=1.0, step=0.1,
+                                    format="%.4g", key="lam"))
+        if not lam >= 0:
+            st.error(f"λ = {lam:g} is negative: the strength λ must be 0 or more. "
+                     "Showing λ = 0 (no regularization) until it is.")
+            lam = 0.0
+        w = _weights(source, lam)
     if w is None:
         st.warning("No valid input yet: fix or choose the weights in the sidebar.")
         return None
-    lam = float(lam)
     traj = None
     with st.sidebar, page.shown_failures("The particle simulation"):
         traj = simulation(as_bytes(w))
         st.caption(f"d = {w.size:,} · λ_max = {traj.lam_max:.4g} (all merged) · "
-                   f"{page.plural(traj.n_clusters(lam), 'group')} at λ")
+                   f"{page.plural(traj.n_clusters(lam), 'group')} at λ for R alone "
+                   "(the Watch tab counts the penalty chosen below)")
     with st.sidebar:
         st.header("Penalty")
         penalty = st.selectbox("Penalty shown in the Watch tab", penalty_view.PENALTIES,

@@ -63,10 +63,12 @@ def _verdict(val_w: np.ndarray, lam: float, val_u: np.ndarray) -> None:
         st.error(f"Cannot compare: {error}")
         return
     if report.exact:
-        st.success(f"This is the exact prox at λ = {lam:.4g} "
-                   f"(every entry within {report.tol:.1e}).")
+        st.success(f"This is the exact prox at λ = {lam:.4g}: every entry is within the "
+                   f"tolerance {report.tol:.1e} of it (largest deviation "
+                   f"{report.max_deviation:.3e}).")
     else:
-        st.warning(f"This is not the exact prox at λ = {lam:.4g}.")
+        st.warning(f"This is not the exact prox at λ = {lam:.4g}: the largest deviation "
+                   f"{report.max_deviation:.3e} is over the tolerance {report.tol:.1e}.")
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("objective gap", f"{report.objective_gap:.3e}",
               help="½‖u−w‖² + λR(u), yours minus the optimum's")
@@ -78,8 +80,11 @@ def _verdict(val_w: np.ndarray, lam: float, val_u: np.ndarray) -> None:
         st.markdown("Examples of reversed pairs (i, j): " + ", ".join(
             f"({i}, {j})" for i, j in report.order_violations.examples))
     if report.differing_groups:
-        st.dataframe(differing_groups_table(report), hide_index=True, key="val_groups")
-    st.plotly_chart(figures.validation_figure(val_w, report.optimum, val_u),
+        differences = {c: st.column_config.NumberColumn(format="%.3e")
+                       for c in ("your min − exact", "your max − exact")}
+        st.dataframe(differing_groups_table(report), hide_index=True, key="val_groups",
+                     column_config=differences)
+    st.plotly_chart(figures.validation_figure(val_w, report.optimum, val_u, tol=report.tol),
                     key="fig_validate", config=PLOT_CONFIG)
 
 
