@@ -1,6 +1,8 @@
 import os
+import zlib
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
 
@@ -15,6 +17,16 @@ settings.load_profile("ci" if os.environ.get("CI") else "dev")
 APP_PATH = Path(__file__).resolve().parents[1] / "app.py"
 #: Seconds AppTest waits for one script run (the first run compiles Numba kernels).
 APP_TIMEOUT = 60
+
+
+@pytest.fixture
+def rng(request):
+    """A NumPy generator seeded from the test's own id.
+
+    Each test draws its inputs from its own stream, so they do not depend on
+    which other tests ran before it (as draws from one module-level generator do).
+    """
+    return np.random.default_rng(zlib.crc32(request.node.nodeid.encode()))
 
 
 @pytest.fixture

@@ -71,17 +71,42 @@ def cvxpy_prox(w, lam, mu=0.0):
     return np.asarray(u.value)
 
 
-def tolerance(w, lam, dtype=np.float64, *, rel=None):
-    """The tests' one tolerance: ``rel * (max|w| + lam)``, relative to the problem's scale.
+def cvxpy_prox_owl(w, theta):
+    """prox of OWL_theta by a generic convex solver (small d only): OWL as top-k sums.
 
-    ``rel`` defaults to 1e-12 for float64 and 2e-6 for float32 results. There
-    is no absolute floor: an all-zero problem must be solved exactly (the
-    smallest positive float keeps the bound positive).
+    ``OWL_theta(u) = sum_k (theta_k - theta_{k+1}) * (sum of the k largest |u|)``
+    (``theta_{d+1} = 0``): a sum of convex functions CVXPY knows.
+    """
+    import cvxpy as cp
+
+    w = np.asarray(w, dtype=np.float64)
+    theta = np.asarray(theta, dtype=np.float64)
+    d = w.size
+    u = cp.Variable(d)
+    steps = theta - np.append(theta[1:], 0.0)
+    owl = sum(steps[k] * cp.sum_largest(cp.abs(u), k + 1) for k in range(d))
+    cp.Problem(cp.Minimize(0.5 * cp.sum_squares(u - w) + owl)).solve(
+        solver=cp.CLARABEL, tol_gap_abs=1e-10, tol_gap_rel=1e-10, tol_feas=1e-10
+    )
+    return np.asarray(u.value)
+
+
+def tolerance(w, lam, dtype=np.float64, *, rel=None):
+    """The tests' one tolerance: ``rel * (max|w| + max lam)``, relative to the problem's scale.
+
+    ``lam`` is the strength: a float for weight sharing, the weight vector
+    ``t * theta`` for OWL (its largest entry counts). ``rel`` defaults to 1e-12
+    for float64 and 2e-6 for float32 results. There is no absolute floor: an
+    all-zero problem must be solved exactly (the smallest positive float keeps
+    the bound positive). Finite for every finite input, even near the top of
+    the float range.
     """
     if rel is None:
         rel = 1e-12 if np.dtype(dtype) == np.float64 else 2e-6
-    scale = float(np.max(np.abs(w), initial=0.0)) + lam
-    return rel * max(scale, np.finfo(np.float64).tiny)
+    largest_w = float(np.max(np.abs(w), initial=0.0))
+    largest_lam = float(np.max(lam, initial=0.0))
+    # rel * a + rel * b, not rel * (a + b): near 1.8e308 the sum itself overflows.
+    return rel * max(largest_w, np.finfo(np.float64).tiny) + rel * largest_lam
 
 
 def assert_close(got, want, w, lam, dtype=np.float64, *, rel=None):
@@ -92,3 +117,18 @@ def assert_close(got, want, w, lam, dtype=np.float64, *, rel=None):
     bound = tolerance(w, lam, dtype, rel=rel)
     error = float(np.max(np.abs(got - np.asarray(want, np.float64)), initial=0.0))
     assert error <= bound, f"error {error:.3g} > {bound:.3g} (scale max|w| + lam)"
+
+
+def input_cases(d: int, rng: np.random.Generator) -> dict:
+    """Inputs (not answers): ``prox.worst_cases.input_families`` plus what the OWL wall meets.
+
+    Exact zeros among the weights (on the wall from the start), all zeros, and
+    the random family scaled near the top and the bottom of the float range.
+    """
+    from prox.worst_cases import input_families
+
+    cases = input_families(d, rng)
+    zeros = cases["random"].copy()
+    zeros[::3] = 0.0
+    return cases | {"zeros": zeros, "all_zero": np.zeros(d), "huge": cases["random"] * 1e300,
+                    "tiny": cases["random"] * 1e-300}

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy.cluster.hierarchy import fcluster, is_valid_linkage
 
-from oracle import oracle_prox, oracle_prox_rows, tolerance  # the independent oracle
+from oracle import assert_close, oracle_prox, oracle_prox_rows, tolerance  # independent
 from particles import EVENT_DTYPE, Trajectory, TrajectoryBatch, simulate
 from prox import prox_ws
 
@@ -30,12 +30,8 @@ def lams_for(traj, n=7):
 
 
 def assert_prox_matches(w, traj, lams):
-    scale = np.abs(np.asarray(w, dtype=np.float64)).max(initial=0.0)
     for lam in lams:
-        got = traj.prox(lam)
-        got = got.cpu().numpy() if isinstance(got, torch.Tensor) else got
-        expected = oracle_prox(w, lam)
-        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12 * (scale + lam) + 1e-300)
+        assert_close(traj.prox(lam), oracle_prox(w, lam), w, lam)
 
 
 finite = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False)
@@ -71,9 +67,7 @@ def test_huge_and_tiny_scales(scale):
     # Time scales with the input: prox_{lam R}(a w) = a prox_{(lam/a) R}(w).
     np.testing.assert_allclose(traj.times / scale, unit.times, rtol=1e-12, atol=1e-15)
     for lam in unit.times[::5]:
-        np.testing.assert_allclose(
-            traj.prox(lam * scale) / scale, oracle_prox(base, lam), rtol=0, atol=1e-12 * (3 + lam)
-        )
+        assert_close(traj.prox(lam * scale) / scale, oracle_prox(base, lam), base, lam)
     assert np.isfinite(traj.linkage).all()
 
 
@@ -249,7 +243,7 @@ def test_numba_and_torch_give_the_same_merge_tree(seed, backend):
     numba_traj, torch_traj = simulate(w), simulate(w, backend=backend)
     scale = np.abs(w).max()
     np.testing.assert_allclose(torch_traj.times, numba_traj.times, rtol=1e-12,
-                               atol=1e-12 * scale)
+                               atol=tolerance(w, 0.0))
     if backend == "torch_events":  # the same arithmetic as Numba: bitwise equal times
         assert _partitions(numba_traj) == _partitions(torch_traj)
     # Between any two distinct merge times both trees hold the same groups.

@@ -11,8 +11,6 @@ from hypothesis.extra import numpy as hnp
 from oracle import cvxpy_prox, oracle_prox, oracle_prox_rows, pairwise_penalty, tolerance
 from prox import SOLVERS, prox_ws, prox_ws_l1, solve, ws_penalty
 
-RNG = np.random.default_rng(20261121)
-
 
 def assert_matches_oracle(w, lam, out, dtype=np.float64):
     expected = oracle_prox_rows(np.asarray(w, dtype=np.float64), lam)
@@ -25,14 +23,14 @@ def assert_matches_oracle(w, lam, out, dtype=np.float64):
 
 @pytest.mark.parametrize("d", [2, 3, 4, 7, 64, 1000, 4097])
 @pytest.mark.parametrize("lam", [0.0, 1e-3, 0.05, 0.5, 5.0, 1e3])
-def test_pava_matches_oracle_random(d, lam):
-    w = RNG.standard_normal(d)
+def test_pava_matches_oracle_random(d, lam, rng):
+    w = rng.standard_normal(d)
     assert_matches_oracle(w, lam, prox_ws(w, lam, method="pava"))
 
 
 @pytest.mark.parametrize("lam", [0.0, 0.01, 0.5, 5.0])
-def test_float32_computed_in_float64_and_returned_as_float32(lam):
-    w = RNG.standard_normal((5, 300)).astype(np.float32)
+def test_float32_computed_in_float64_and_returned_as_float32(lam, rng):
+    w = rng.standard_normal((5, 300)).astype(np.float32)
     out = prox_ws(w, lam, method="pava")
     assert out.dtype == np.float32
     expected = oracle_prox_rows(w.astype(np.float64), lam)
@@ -42,20 +40,20 @@ def test_float32_computed_in_float64_and_returned_as_float32(lam):
 
 @pytest.mark.parametrize("d", [1, 2, 3, 5, 12, 30])
 @pytest.mark.parametrize("lam", [0.05, 0.7, 4.0])
-def test_pava_matches_cvxpy(d, lam):
-    w = RNG.standard_normal(d) * 2
+def test_pava_matches_cvxpy(d, lam, rng):
+    w = rng.standard_normal(d) * 2
     np.testing.assert_allclose(prox_ws(w, lam), cvxpy_prox(w, lam), atol=1e-6)
 
 
 @pytest.mark.parametrize("d", [2, 5, 20])
 @pytest.mark.parametrize("lam, mu", [(0.3, 0.1), (1.0, 0.5), (0.0, 0.4), (2.0, 0.0)])
-def test_prox_ws_l1_matches_cvxpy(d, lam, mu):
-    w = RNG.standard_normal(d)
+def test_prox_ws_l1_matches_cvxpy(d, lam, mu, rng):
+    w = rng.standard_normal(d)
     np.testing.assert_allclose(prox_ws_l1(w, lam, mu), cvxpy_prox(w, lam, mu), atol=1e-5)
 
 
-def test_prox_ws_l1_is_soft_threshold_of_prox():
-    w = RNG.standard_normal((4, 50))
+def test_prox_ws_l1_is_soft_threshold_of_prox(rng):
+    w = rng.standard_normal((4, 50))
     u = oracle_prox_rows(w, 0.4)
     expected = np.sign(u) * np.maximum(np.abs(u) - 0.1, 0)
     np.testing.assert_allclose(prox_ws_l1(w, 0.4, 0.1), expected, atol=1e-12)
@@ -66,43 +64,46 @@ def test_prox_ws_l1_is_soft_threshold_of_prox():
 
 # --- adversarial inputs -------------------------------------------------------------
 
-ADVERSARIAL = {
-    "d1": np.array([3.5]),
-    "d2": np.array([1.0, -1.0]),
-    "d3": np.array([0.0, 10.0, -4.0]),
-    "all_equal": np.full(50, 2.5),
-    "two_values": np.array([1.0, 0.0] * 40),
-    "many_ties": np.round(RNG.standard_normal(500), 1),
-    "signed_zeros": np.array([0.0, -0.0, 0.0, -0.0, 1.0]),
-    "huge": RNG.standard_normal(100) * 1e300,
-    "tiny": RNG.standard_normal(100) * 1e-300,
-    "subnormal": np.array([5e-324, -5e-324, 0.0, 1e-310]),
-    "mixed_scales": np.array([1e300, -1e300, 1e-300, 0.0, 1.0]),
-    "sorted": np.arange(200.0),
-    "reversed": np.arange(200.0)[::-1].copy(),
-    # Values that differ only in the lowest mantissa bits: the packed float64 key
-    # truncates them, so these exercise the run repair (short and long runs).
-    "ulp_runs_short": 1.0 + np.arange(10)[::-1] * np.finfo(float).eps,
-    "ulp_runs_long": 1.0 + RNG.permutation(3000) * np.finfo(float).eps,
-    "ulp_runs_mixed": np.concatenate(
-        [
-            1.0 + RNG.permutation(40) * 2e-16,
-            -3.0 + RNG.permutation(7) * 4e-16,
-            RNG.standard_normal(50),
-        ]
-    ),
-}
+
+def _adversarial(rng):
+    short = {
+        "d1": np.array([3.5]),
+        "d2": np.array([1.0, -1.0]),
+        "d3": np.array([0.0, 10.0, -4.0]),
+        "all_equal": np.full(50, 2.5),
+        "two_values": np.array([1.0, 0.0] * 40),
+        "many_ties": np.round(rng.standard_normal(500), 1),
+        "signed_zeros": np.array([0.0, -0.0, 0.0, -0.0, 1.0]),
+        "huge": rng.standard_normal(100) * 1e300,
+        "tiny": rng.standard_normal(100) * 1e-300,
+        "subnormal": np.array([5e-324, -5e-324, 0.0, 1e-310]),
+        "mixed_scales": np.array([1e300, -1e300, 1e-300, 0.0, 1.0]),
+        "sorted": np.arange(200.0),
+        "reversed": np.arange(200.0)[::-1].copy(),
+        # Values that differ only in the lowest mantissa bits: the packed float64 key
+        # truncates them, so these exercise the run repair (short and long runs).
+        "ulp_runs_short": 1.0 + np.arange(10)[::-1] * np.finfo(float).eps,
+        "ulp_runs_long": 1.0 + rng.permutation(3000) * np.finfo(float).eps,
+        "ulp_runs_mixed": np.concatenate(
+            [
+                1.0 + rng.permutation(40) * 2e-16,
+                -3.0 + rng.permutation(7) * 4e-16,
+                rng.standard_normal(50),
+            ]
+        ),
+    }
+    # Rows this long go through the radix sort rather than numpy's sort.
+    long = {
+        "long_normal": rng.standard_normal(6000),
+        "long_ties": np.round(rng.standard_normal(6000), 2),
+        "long_ulp_runs": 1.0 + rng.permutation(6000) * np.finfo(float).eps,
+        "long_constant": np.full(5000, -7.25),
+        "long_wide_exponents": np.exp(rng.standard_normal(6000) * 20) * rng.choice([-1, 1], 6000),
+    }
+    return short | long, long
 
 
-# Rows this long go through the radix sort rather than numpy's sort.
-ADVERSARIAL_LONG = {
-    "long_normal": RNG.standard_normal(6000),
-    "long_ties": np.round(RNG.standard_normal(6000), 2),
-    "long_ulp_runs": 1.0 + RNG.permutation(6000) * np.finfo(float).eps,
-    "long_constant": np.full(5000, -7.25),
-    "long_wide_exponents": np.exp(RNG.standard_normal(6000) * 20) * RNG.choice([-1, 1], 6000),
-}
-ADVERSARIAL |= ADVERSARIAL_LONG
+ADVERSARIAL, ADVERSARIAL_LONG = _adversarial(np.random.default_rng(20261121))
 
 
 @pytest.mark.parametrize("name", sorted(ADVERSARIAL))
@@ -129,14 +130,14 @@ def test_huge_scale_does_not_overflow():
     assert_matches_oracle(w / 1e300, 1e8, out / 1e300)
 
 
-def test_batched_rows_with_different_patterns():
+def test_batched_rows_with_different_patterns(rng):
     rows = np.stack(
         [
-            RNG.standard_normal(64),
+            rng.standard_normal(64),
             np.full(64, -1.0),
             np.linspace(-50, 50, 64),
-            np.round(RNG.standard_normal(64)),
-            RNG.standard_normal(64) * 1e-200,
+            np.round(rng.standard_normal(64)),
+            rng.standard_normal(64) * 1e-200,
         ]
     )
     for lam in (0.0, 0.1, 1.0, 30.0):
@@ -147,8 +148,8 @@ def test_batched_rows_with_different_patterns():
             )
 
 
-def test_nd_input_solves_each_slice_along_last_axis():
-    w = RNG.standard_normal((2, 3, 17))
+def test_nd_input_solves_each_slice_along_last_axis(rng):
+    w = rng.standard_normal((2, 3, 17))
     out = prox_ws(w, 0.5)
     assert out.shape == w.shape
     for index in np.ndindex(2, 3):
@@ -156,8 +157,8 @@ def test_nd_input_solves_each_slice_along_last_axis():
 
 
 @pytest.mark.parametrize("shape", [(0,), (4, 0), (0, 5), (3, 1), (1,)])
-def test_empty_and_length_one_slices_returned_unchanged(shape):
-    w = RNG.standard_normal(shape)
+def test_empty_and_length_one_slices_returned_unchanged(shape, rng):
+    w = rng.standard_normal(shape)
     out = prox_ws(w, 3.0)
     assert out.shape == w.shape and out.dtype == w.dtype
     np.testing.assert_array_equal(out, w)
@@ -182,8 +183,8 @@ def test_list_input_gives_ndarray():
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.int64])
-def test_torch_in_torch_out(dtype):
-    w = torch.tensor(RNG.standard_normal((3, 40)) * 5).to(dtype)
+def test_torch_in_torch_out(dtype, rng):
+    w = torch.tensor(rng.standard_normal((3, 40)) * 5).to(dtype)
     out = prox_ws(w, 0.8)
     assert isinstance(out, torch.Tensor)
     assert out.shape == w.shape and out.device == w.device
@@ -194,7 +195,8 @@ def test_torch_in_torch_out(dtype):
 
 
 def test_torch_input_requiring_grad_is_accepted_and_untouched():
-    w = torch.randn(10, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(10, dtype=torch.float64, requires_grad=True,
+                    generator=torch.Generator().manual_seed(0))
     before = w.detach().clone()
     out = prox_ws(w, 0.5)
     # Documented in prox.solve: the prox of a tensor that requires grad is
@@ -204,8 +206,8 @@ def test_torch_input_requiring_grad_is_accepted_and_untouched():
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_input_is_never_modified(dtype):
-    w = RNG.standard_normal((3, 257)).astype(dtype)
+def test_input_is_never_modified(dtype, rng):
+    w = rng.standard_normal((3, 257)).astype(dtype)
     before = w.copy()
     prox_ws(w, 0.9)
     prox_ws_l1(w, 0.9, 0.1)
@@ -213,8 +215,8 @@ def test_input_is_never_modified(dtype):
     np.testing.assert_array_equal(w, before)
 
 
-def test_read_only_and_non_contiguous_inputs():
-    base = RNG.standard_normal((6, 40))
+def test_read_only_and_non_contiguous_inputs(rng):
+    base = rng.standard_normal((6, 40))
     view = base[::2, ::3]
     view.flags.writeable = False
     out = prox_ws(view, 0.4)
@@ -291,13 +293,13 @@ def test_property_matches_oracle(w, lam):
 
 
 @pytest.mark.parametrize("d", [0, 1, 2, 3, 10, 101])
-def test_penalty_matches_pairwise_definition(d):
-    w = RNG.standard_normal(d)
+def test_penalty_matches_pairwise_definition(d, rng):
+    w = rng.standard_normal(d)
     assert np.isclose(ws_penalty(w), pairwise_penalty(w), rtol=1e-12, atol=1e-12)
 
 
-def test_penalty_batched_numpy_and_torch():
-    w = RNG.standard_normal((4, 3, 25))
+def test_penalty_batched_numpy_and_torch(rng):
+    w = rng.standard_normal((4, 3, 25))
     expected = np.array([[pairwise_penalty(row) for row in block] for block in w])
     np.testing.assert_allclose(ws_penalty(w), expected, rtol=1e-12)
     t = torch.from_numpy(w).requires_grad_(True)
@@ -308,15 +310,15 @@ def test_penalty_batched_numpy_and_torch():
     assert t.grad is not None and torch.isfinite(t.grad).all()
 
 
-def test_penalty_decreases_along_the_prox_path():
-    w = RNG.standard_normal(200)
+def test_penalty_decreases_along_the_prox_path(rng):
+    w = rng.standard_normal(200)
     values = [ws_penalty(prox_ws(w, lam)) for lam in (0.0, 0.1, 0.5, 2.0, 10.0)]
     assert all(a >= b - 1e-12 for a, b in zip(values, values[1:]))
     assert values[-1] < 1e-9
 
 
-def test_prox_is_the_minimiser():
-    w = RNG.standard_normal(30)
+def test_prox_is_the_minimiser(rng):
+    w = rng.standard_normal(30)
     lam = 0.6
     u = prox_ws(w, lam)
 
@@ -325,15 +327,15 @@ def test_prox_is_the_minimiser():
 
     best = objective(u)
     for _ in range(200):
-        assert objective(u + 1e-3 * RNG.standard_normal(30)) >= best - 1e-12
+        assert objective(u + 1e-3 * rng.standard_normal(30)) >= best - 1e-12
 
 
 # --- the registry and results ---------------------------------------------------------
 
 
-def test_registry_solvers_are_callables_with_one_signature():
+def test_registry_solvers_are_callables_with_one_signature(rng):
     assert "pava" in SOLVERS
-    w = RNG.standard_normal((2, 33))
+    w = rng.standard_normal((2, 33))
     for name, solver in SOLVERS.items():
         assert solver.name == name and solver.summary
         np.testing.assert_allclose(solver(w, 0.5), oracle_prox_rows(w, 0.5), atol=1e-10)

@@ -51,8 +51,7 @@ def assert_close_times(got, exact, x):
     # A time error dt moves a cluster by at most dt (speeds <= 1): compare on the
     # scale positions are compared on.
     exact = np.array([float(t) for t in exact])
-    scale = np.abs(np.asarray(x, np.float64)).max(initial=0.0) + np.abs(exact).max(initial=0.0)
-    np.testing.assert_allclose(got, exact, rtol=0, atol=1e-12 * max(scale, 1e-300))
+    np.testing.assert_allclose(got, exact, rtol=0, atol=tolerance(x, exact))
 
 
 def prox_from_gap_times(x_sorted, times, t):
@@ -141,9 +140,9 @@ def test_tree_identical_to_simulate_on_random_input(seed, d):
     # Relative to the time plus the input's scale: both computations difference
     # means, so a time near 0 carries an absolute error of order eps * max|w|.
     np.testing.assert_allclose(ours.times, reference.times, rtol=1e-12,
-                               atol=1e-12 * np.abs(w).max())
+                               atol=tolerance(w, 0.0))
     np.testing.assert_allclose(ours.events["position"], reference.events["position"],
-                               rtol=0, atol=1e-12 * np.abs(w).max())
+                               rtol=0, atol=tolerance(w, 0.0))
     for lam in (0.0, 0.3, ours.lam_max / 2, ours.lam_max):
         np.testing.assert_allclose(ours.prox(lam), oracle_prox(w, lam), rtol=0,
                                    atol=tolerance(w, lam))
