@@ -1,15 +1,23 @@
-"""The real app in a real browser: `streamlit run app.py` driven by Chromium.
+"""The animation in a real browser: `streamlit run app.py` (and the standalone page) in Chromium.
 
-Checks that the plots actually draw, that moving the time slider redraws them
-without an error box, times one interaction at d = 1000, saves a screenshot,
-and that Play steps the time (slider and metrics) on its own, Pause stops it
-and Play after Pause continues from where it stopped.
+Measures and asserts the player's targets on this machine:
 
-Screenshot: saved to a temporary file, or to the path in the environment
-variable ``WS_SCREENSHOT`` (relative to the repository root) when it is set,
-e.g. to refresh the README's picture::
+* at least 30 animation frames per second in which the picture changes at d = 1000, and at
+  least 20 at d = 10000 (requestAnimationFrame callbacks counted in the page; a callback
+  counts when the player drew a new time since the previous one);
+* Pause stops on the first click, 20 times out of 20;
+* a time step (arrow key on the slider) is drawn within 100 ms (key down to the first
+  animation frame after the redraw, timed in the page);
+* no message from the page to the server while playing or scrubbing (Playwright's
+  websocket ``framesent`` events);
+* the standalone page (docs/particles.html) plays from a file:// URL with no request;
+* eight sessions on one server render without error (time per session printed), and
+  eight playing sessions send the server nothing.
 
-    WS_SCREENSHOT=docs/screenshot.png python -m pytest tests/test_app_browser.py -s
+Measured figures are printed (run with ``-s``). Screenshot of the Watch tab: saved to a
+temporary file, or to ``$WS_SCREENSHOT`` (relative to the repository root), e.g.::
+
+    WS_SCREENSHOT=docs/screenshot.png python -m pytest tests/test_app_browser.py -s -k screenshot
 
 The browser: Playwright's own Chromium if it is installed
 (``python -m playwright install chromium``), else Debian's ``/usr/bin/chromium``.
@@ -17,7 +25,6 @@ The browser: Playwright's own Chromium if it is installed
 from __future__ import annotations
 
 import os
-import re
 import socket
 import subprocess
 import sys
@@ -29,6 +36,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+STANDALONE = ROOT / "docs" / "particles.html"
 DEBIAN_CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -41,36 +49,43 @@ CHROMIUM_ARGS = [
 #: Environment variable naming where to save the screenshot (default: a temporary file).
 SCREENSHOT_ENV = "WS_SCREENSHOT"
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-# The plots have drawn when every plotly div has data traces and an SVG with
-# drawn trace groups in it (not just the page frame or an empty chart).
-PLOTS_DRAWN = """(n) => {
-  const plots = [...document.querySelectorAll('.js-plotly-plot')];
-  return plots.length >= n && plots.every(p =>
-      Array.isArray(p.data) && p.data.length > 0 &&
-      p.querySelector('.main-svg') !== null &&
-      p.querySelectorAll('.scatterlayer .trace').length > 0);
-}"""
-PARTICLES_TITLE = """() => {
-  const el = document.querySelector('.st-key-fig_particles .gtitle');
-  return el ? el.textContent : null;
-}"""
-TIME_SHOWN = """() => {
-  const m = [...document.querySelectorAll('[data-testid="stMetric"]')].find(e =>
-      e.querySelector('[data-testid="stMetricLabel"]').innerText.trim() === 'time t');
-  return m ? parseFloat(m.querySelector('[data-testid="stMetricValue"]').innerText) : null;
-}"""
-# The slider's value, as its input holds it and as its thumb shows it (null if they differ).
-SLIDER_VALUE = """() => {
-  const input = document.querySelector('.st-key-t input[type="range"]');
-  const thumb = document.querySelector('.st-key-t [data-testid="stSliderThumbValue"]');
-  if (!input || !thumb) return null;
-  const value = parseFloat(input.value);
-  return Math.abs(parseFloat(thumb.innerText) - value) <= 1e-3 * Math.abs(value) ? value : null;
-}"""
 RUNNING = '[data-testid="stStatusWidget"]'
 ERRORS = '[data-testid="stException"], [data-testid="stAlertContentError"]'
+READY = "() => { const r = document.querySelector('.wsp-root');" \
+        " return r !== null && r.dataset.ready === '1'; }"
+# Counts, in the page, the animation frames in which the player drew a new time.
+COUNT_FRAMES = """(seconds) => new Promise((done) => {
+  const root = document.querySelector('.wsp-root');
+  let last = root.dataset.t, changed = 0, ticks = 0, start = null;
+  const tick = (now) => {
+    if (start === null) start = now;
+    ticks++;
+    if (root.dataset.t !== last) { changed++; last = root.dataset.t; }
+    if (now - start < seconds * 1000) requestAnimationFrame(tick);
+    else done({changed, ticks, seconds: (now - start) / 1000});
+  };
+  requestAnimationFrame(tick);
+})"""
+# Arrow-key steps on the slider, each timed from key down to the first animation frame
+# after the player has drawn the new time (so the drawing has reached the screen).
+TIME_KEY_STEPS = """(n) => new Promise((done) => {
+  const root = document.querySelector('.wsp-root');
+  const slider = root.querySelector('.wsp-slider');
+  const latencies = [];
+  let pressed = null;
+  slider.addEventListener('keydown', () => { pressed = performance.now(); }, true);
+  new MutationObserver(() => {
+    if (pressed === null) return;
+    const t0 = pressed;
+    pressed = null;
+    requestAnimationFrame(() => latencies.push(performance.now() - t0));
+  }).observe(root, {attributes: true, attributeFilter: ['data-t']});
+  slider.focus();
+  window.__latencies = latencies;
+  done(true);
+})"""
 
 
 def _free_port() -> int:
@@ -93,31 +108,8 @@ def _wait_for_server(url: str, process: subprocess.Popen, timeout: float = 30.0)
     raise TimeoutError(f"streamlit did not answer at {url} within {timeout} s")
 
 
-def _wait_idle(page, timeout_ms: float = 20_000) -> None:
-    """Wait until the script run has finished (the 'Running...' widget is gone)."""
-    page.wait_for_timeout(150)
-    page.wait_for_selector(RUNNING, state="detached", timeout=timeout_ms)
-
-
-def _assert_no_error_box(page) -> None:
-    errors = page.locator(ERRORS)
-    assert errors.count() == 0, errors.all_inner_texts()
-
-
-def _screenshot_path(tmp_path: Path) -> Path:
-    """Where the screenshot goes: $WS_SCREENSHOT (from the repository root) or tmp_path."""
-    chosen = os.environ.get(SCREENSHOT_ENV)
-    if not chosen:
-        return tmp_path / "screenshot.png"
-    path = Path(chosen)
-    return path if path.is_absolute() else ROOT / path
-
-
 def _chromium_executable() -> str:
-    """The Chromium to launch: Playwright's own if it is installed, else Debian's.
-
-    Fails, naming both ways to get one, when neither is there.
-    """
+    """The Chromium to launch: Playwright's own if it is installed, else Debian's."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -131,6 +123,10 @@ def _chromium_executable() -> str:
         "(`.venv/bin/python -m playwright install chromium`, needs to download it) "
         f"or Debian's (`apt-get install chromium`, which provides {DEBIAN_CHROMIUM})."
     )
+
+
+def _load() -> str:
+    return "load average " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 @pytest.fixture(scope="module")
@@ -168,222 +164,290 @@ def server(chromium):
         log.close()
 
 
-@pytest.fixture
-def page(server, chromium):
-    """A fresh Chromium page on the app, its first figures drawn and the app idle."""
+@pytest.fixture(scope="module")
+def browser(chromium):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(server, wait_until="domcontentloaded")
-            page.wait_for_function(PLOTS_DRAWN, arg=4, timeout=45_000)
-            _wait_idle(page)
-            yield page
+            yield browser
         finally:
             browser.close()
 
 
-def test_browser_slider_redraws_and_screenshot(page, tmp_path):
-    _assert_no_error_box(page)
+class Sent:
+    """Counts the websocket messages a page sends to the server."""
 
-    # d = 1000 for the timed interaction.
-    d_input = page.locator(".st-key-d input")
-    d_input.fill("1000")
-    d_input.press("Enter")
-    page.wait_for_function(
-        "() => document.body.innerText.includes('d = 1,000')", timeout=30_000)
+    def __init__(self, page):
+        self.count = 0
+        page.on("websocket", lambda ws: ws.on("framesent", self._sent))
+
+    def _sent(self, payload) -> None:
+        self.count += 1
+
+
+def _open_app(browser, server):
+    """A fresh page on the app, its player drawn and the app idle; (page, Sent)."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1100})
+    sent = Sent(page)
+    page.goto(server, wait_until="domcontentloaded")
+    _player(page, timeout_ms=60_000)
     _wait_idle(page)
-    page.wait_for_function(PLOTS_DRAWN, arg=4, timeout=30_000)
-    _assert_no_error_box(page)
-
-    thumb = page.locator('.st-key-t input[type="range"]')  # the slider's thumb
-    thumb.focus()
-    before = page.evaluate(PARTICLES_TITLE)
-    svg_before = page.locator(".st-key-fig_particles .main-svg").first.inner_html()
-    assert before and before.startswith("t = ")
-
-    # One interaction, timed from the key press to the redrawn figure.
-    start = time.perf_counter()
-    page.keyboard.press("ArrowRight")
-    page.wait_for_function(f"() => ({PARTICLES_TITLE})() !== {before!r}",
-                           timeout=20_000)
-    elapsed = time.perf_counter() - start
-    _wait_idle(page)
-    print(f"\nd=1000: slider key press -> particle figure redrawn in {elapsed:.3f} s")
-
-    # Several more steps: the figure keeps changing, no error appears.
-    for _ in range(4):
-        page.keyboard.press("ArrowRight")
-    _wait_idle(page)
-    page.wait_for_function(PLOTS_DRAWN, arg=4, timeout=20_000)
-    after = page.evaluate(PARTICLES_TITLE)
-    svg_after = page.locator(".st-key-fig_particles .main-svg").first.inner_html()
-    assert after != before
-    assert svg_after != svg_before
-    _assert_no_error_box(page)
-    assert elapsed < 15.0
-
-    # Full-page screenshot: Streamlit scrolls inside its own container,
-    # so grow the viewport to the content's height first.
-    height = page.evaluate(
-        "() => document.querySelector('[data-testid=\"stMainBlockContainer\"]')"
-        ".getBoundingClientRect().bottom + 40")
-    page.set_viewport_size({"width": 1400, "height": min(int(height) + 40, 4000)})
-    page.wait_for_timeout(400)
-    page.wait_for_function(PLOTS_DRAWN, arg=4, timeout=20_000)
-    screenshot = _screenshot_path(tmp_path)
-    screenshot.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(screenshot), full_page=True)
-    assert screenshot.stat().st_size > 10_000
-    print(f"screenshot: {screenshot}")
+    return page, sent
 
 
-def test_browser_oscar_draws_the_wall(page):
-    """Selecting OSCAR replaces the Watch tab's figures by the penalty's, wall included."""
-    wall_drawn = """() => {
-      const plot = document.querySelector('.st-key-fig_penalty_spacetime .js-plotly-plot');
-      return plot !== null && Array.isArray(plot.data) &&
-          plot.data.some(t => t.name === 'wall') &&
-          plot.querySelectorAll('.scatterlayer .trace').length >= 2;
-    }"""
-    page.locator(".st-key-penalty input").click()  # opens the list of penalties
-    page.get_by_role("option", name="OSCAR", exact=True).click()
-    page.wait_for_function(wall_drawn, timeout=30_000)
-    _wait_idle(page)
-    page.wait_for_function(PLOTS_DRAWN, arg=2, timeout=20_000)
-    title = page.locator(".st-key-fig_penalty_particles .gtitle").first.text_content()
-    assert title.startswith("OSCAR, t = ") and "on the wall" in title
-    _assert_no_error_box(page)
+def _wait_idle(page, timeout_ms: float = 30_000) -> None:
+    """Wait until the script run has finished (the 'Running...' widget is gone)."""
+    page.wait_for_timeout(150)
+    page.wait_for_selector(RUNNING, state="detached", timeout=timeout_ms)
 
 
-def _shown(page) -> tuple[float, float]:
-    """(the "time t" metric, the slider's value)."""
-    return page.evaluate(TIME_SHOWN), page.evaluate(SLIDER_VALUE)
+def _assert_no_error_box(page) -> None:
+    errors = page.locator(ERRORS)
+    assert errors.count() == 0, errors.all_inner_texts()
 
 
-def _wait_agree(page, timeout_ms: float = 10_000) -> float:
-    """Wait until the slider shows the time the metrics show (elements redraw one by one)."""
-    page.wait_for_function(
-        f"() => {{ const t = ({TIME_SHOWN})(), s = ({SLIDER_VALUE})();"
-        " return t !== null && s !== null && Math.abs(t - s) <= 1e-9 * Math.max(1, t); }",
-        timeout=timeout_ms)
-    return _shown(page)[0]
-
-
-def _wait_stable(page, timeout_s: float = 15.0) -> float:
-    """The agreed time once it has not changed for one second."""
-    deadline = time.monotonic() + timeout_s
-    value = _wait_agree(page)
+def _player(page, timeout_ms: float = 30_000, d: int | None = None):
+    """The frame holding the (ready) player; of ``d`` weights if given."""
+    deadline = time.monotonic() + timeout_ms / 1000
     while time.monotonic() < deadline:
-        page.wait_for_timeout(1000)
-        again = _wait_agree(page)
-        if again == value:
-            return value
-        value = again
-    raise AssertionError(f"the time kept moving after Pause (last {value})")
+        for frame in page.frames:
+            try:
+                if frame.evaluate(READY) and (d is None or frame.evaluate(
+                        "() => JSON.parse(document.querySelector('script.wsp-data')"
+                        ".textContent).d") == d):
+                    return frame
+            except Exception:  # a frame detached while the page re-renders
+                continue
+        page.wait_for_timeout(200)
+    raise TimeoutError(f"no player{'' if d is None else f' of d = {d}'} became ready")
 
 
-def _pause(page, play) -> float:
-    """Click Pause until the time stands still; return it.
-
-    A timer tick already on its way when Pause is clicked may still land, and
-    a click that arrives while the fragment re-renders can be lost (Streamlit's
-    fragment timer races the click; seen about once in three runs on a loaded
-    2-core machine): like a user, click again while the button still says Pause.
-    """
-    label = "() => document.querySelector('.st-key-play button').innerText"
-    for _ in range(3):
-        if "Pause" in page.evaluate(label):
-            play.click()
-        page.wait_for_function(f"() => ({label})().includes('Play')", timeout=20_000)
-        _wait_idle(page)
-        try:
-            return _wait_stable(page, timeout_s=6.0)
-        except AssertionError:
-            continue
-    raise AssertionError("Pause did not stop the time after three clicks")
-
-
-def test_browser_play_pause_play_continues(page):
-    """Play moves slider and metrics; Pause holds; Play again continues, not from 0."""
-    start, slider = _shown(page)
-    assert start == slider and start > 0
-    end = float(page.locator('.st-key-t input[type="range"]').get_attribute("max"))
-    step = end / 40  # demo.timeline.PLAY_STEPS
-
-    play = page.locator(".st-key-play").get_by_role(
-        "button", name=re.compile("Play|Pause")).first
-    started = time.perf_counter()
-    play.click()
-    page.wait_for_function(f"() => ({TIME_SHOWN})() >= {start + 3 * step - 1e-9}",
-                           timeout=30_000)
-    seconds_per_step = (time.perf_counter() - started) / 3
-    paused = _pause(page, play)
-    assert start < paused < end
-    page.wait_for_timeout(2000)  # paused: nothing moves
-    assert _shown(page)[0] == paused
-
-    play.click()  # Play after Pause: continues from `paused`, not from 0
-    seen = []
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and (not seen or seen[-1] <= paused):
-        page.wait_for_timeout(100)
-        seen.append(_shown(page)[0])
-    assert seen[-1] > paused, seen
-    assert min(seen) >= paused - 1e-9, seen
-    moved = _pause(page, play)  # stop the timer before leaving
-    assert moved > paused
-
-    _assert_no_error_box(page)
-    print(f"\nd=200: Play took {seconds_per_step:.2f} s per step (click to metric)")
-
-
-def _choose_source(page, mode: str, shown_js: str) -> None:
-    """Click the input-mode radio until ``shown_js`` holds (a click in a re-render can be lost)."""
-    for _ in range(4):
-        _wait_idle(page)
-        try:
-            page.locator(".st-key-source").get_by_text(mode, exact=True).click(timeout=10_000)
-            page.wait_for_function(shown_js, timeout=15_000)
-            return
-        except Exception:
-            page.wait_for_timeout(1000)
-    raise AssertionError(f"switching the input mode to {mode} did not take effect")
-
-
-def test_browser_slider_agrees_after_switching_input_mode(page):
-    """Upload (no file: no slider) and back: the slider shows the time the metrics use.
-
-    Its thumb used to sit at 0 while the metrics and figures used lam / 2.
-    """
-    start, slider = _shown(page)
-    assert start == slider and start > 0
-    _choose_source(page, "Upload",
-                   "() => document.body.innerText.includes('Choose a file to upload')")
-    for mode in ("Preset", "Paste"):
-        _choose_source(page, mode, f"() => ({PLOTS_DRAWN})(4)")
-        shown = _wait_agree(page)
-        if mode == "Preset":
-            assert shown == pytest.approx(start)  # the time is kept across modes
+def _set_d(page, d: int):
+    box = page.locator(".st-key-d input")
+    box.fill(str(d))
+    box.press("Enter")
+    frame = _player(page, timeout_ms=60_000, d=d)
     _wait_idle(page)
-    _assert_no_error_box(page)
+    return frame
 
 
-def test_browser_train_tab_draws_the_filters(page):
-    """The Train tab shows the saved run's first-layer filters as images, without errors."""
-    filters_drawn = """() => {
-      const plot = document.querySelector('.st-key-fig_train_filters .js-plotly-plot');
-      return plot !== null && Array.isArray(plot.data) &&
-          plot.data.filter(t => t.type === 'heatmap').length >= 8 &&
-          plot.querySelectorAll('.heatmaplayer .hm').length >= 8;
-    }"""
-    page.get_by_role("tab", name="Train").click()
-    page.wait_for_function(filters_drawn, timeout=30_000)
-    _wait_idle(page)
-    title = page.locator(".st-key-fig_train_filters .gtitle").first.text_content()
-    assert title.startswith("First-layer filters")
-    particles = page.locator(".st-key-fig_train_particles .scatterlayer .trace")
-    assert particles.count() >= 2
-    _assert_no_error_box(page)
+def _playing(frame) -> bool:
+    return frame.evaluate("() => document.querySelector('.wsp-root').dataset.playing") == "1"
+
+
+def _fps(frame, seconds: float = 2.0) -> dict:
+    """Play from the start for ``seconds`` (less than the whole animation) and count."""
+    frame.evaluate("() => document.querySelector('.wsp-root').player.show(0)")
+    frame.click(".wsp-play")
+    result = frame.evaluate(COUNT_FRAMES, seconds)
+    if _playing(frame):
+        frame.click(".wsp-play")  # pause
+    return dict(result, fps=result["changed"] / result["seconds"])
+
+
+def _pause_clicks(frame, n: int = 20) -> int:
+    """Play then Pause ``n`` times; how many Pauses stopped the time at once."""
+    stopped = 0
+    frame.evaluate("() => document.querySelector('.wsp-root').player.show(0)")
+    for _ in range(n):
+        assert not _playing(frame)
+        frame.click(".wsp-play")
+        frame.wait_for_timeout(120)
+        frame.click(".wsp-play")
+        t = frame.evaluate("() => document.querySelector('.wsp-root').dataset.t")
+        playing = frame.evaluate("() => document.querySelector('.wsp-root').dataset.playing")
+        frame.wait_for_timeout(250)
+        later = frame.evaluate("() => document.querySelector('.wsp-root').dataset.t")
+        stopped += playing == "0" and later == t
+    return stopped
+
+
+def _key_steps(frame, n: int = 10) -> list[float]:
+    frame.evaluate(TIME_KEY_STEPS, n)
+    slider = frame.locator(".wsp-slider")
+    for _ in range(n):
+        slider.press("ArrowRight")
+        frame.wait_for_timeout(60)
+    frame.wait_for_timeout(200)
+    return frame.evaluate("() => window.__latencies")
+
+
+def _exact_state_shown(frame, traj) -> None:
+    """The drawn clusters at a few times are the trajectory's, to rounding."""
+    import numpy as np
+
+    scale = float(np.abs(traj.positions(0.0)).max())
+    for t in (0.0, 0.37, 0.8):
+        frame.evaluate(f"() => document.querySelector('.wsp-root').player.show({t})")
+        shown = frame.evaluate("() => document.querySelector('.wsp-root').player.shown()")
+        position, mass, _ = traj.cluster_state(t)
+        if shown["x"]:  # drawn as marks (else as a density)
+            np.testing.assert_allclose(shown["x"], position, rtol=0, atol=1e-12 * scale)
+            np.testing.assert_array_equal(shown["mass"], mass)
+        assert shown["n"] == position.size
+
+
+def test_player_targets_in_the_app(browser, server):
+    """fps at d = 1000 and 10000, Pause 20/20, time steps <= 100 ms, nothing sent."""
+    from demo import inputs
+    from particles import simulate
+
+    page, sent = _open_app(browser, server)
+    try:
+        report = []
+        for d, target in ((1000, 30.0), (10_000, 20.0)):
+            frame = _set_d(page, d)
+            _assert_no_error_box(page)
+            traj = simulate(inputs.make_preset("Random normal", d, seed=0, lam=1.0))
+            _exact_state_shown(frame, traj)
+            before = sent.count
+            measured = _fps(frame)
+            stopped = _pause_clicks(frame)
+            latencies = _key_steps(frame)
+            during = sent.count - before
+            report.append(f"d={d}: {measured['fps']:.1f} changed frames/s "
+                          f"({measured['ticks'] / measured['seconds']:.1f} rAF/s), "
+                          f"pause {stopped}/20, key step max {max(latencies):.1f} ms "
+                          f"(median {sorted(latencies)[len(latencies) // 2]:.1f}), "
+                          f"{during} messages sent while playing and scrubbing")
+            assert measured["fps"] >= target, report[-1]
+            assert stopped == 20, report[-1]
+            assert len(latencies) == 10 and max(latencies) <= 100.0, report[-1]
+            assert during == 0, report[-1]
+        print("\n" + "\n".join(report) + f"\n{_load()}")
+    finally:
+        page.close()
+
+
+def test_family_player_plays_in_the_app(browser, server):
+    page, sent = _open_app(browser, server)
+    try:
+        page.locator(".st-key-penalty input").click()  # opens the list of penalties
+        page.get_by_role("option", name="OSCAR", exact=True).click()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            frame = _player(page)
+            if "OSCAR" in frame.inner_text(".wsp-headline"):
+                break
+            page.wait_for_timeout(300)
+        _wait_idle(page)
+        _assert_no_error_box(page)
+        assert "on the wall at 0" in frame.inner_text(".wsp-particles .wsp-title")
+        before = sent.count
+        measured = _fps(frame, seconds=1.5)
+        assert measured["changed"] > 10 and sent.count == before
+    finally:
+        page.close()
+
+
+def test_standalone_page_plays_from_a_file(browser):
+    assert STANDALONE.exists(), "write it: python -m demo.export docs/particles.html"
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    requests = []
+    page.on("request", lambda request: requests.append(request.url))
+    try:
+        page.goto(STANDALONE.as_uri())
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.wsp-root')].every(r => r.dataset.ready)"
+            " && document.querySelectorAll('.wsp-root').length === 2", timeout=30_000)
+        frame = page.main_frame
+        measured = _fps(frame, seconds=1.5)
+        stopped = _pause_clicks(frame, n=5)
+        print(f"\nstandalone page: {measured['fps']:.1f} changed frames/s, pause {stopped}/5,"
+              f" {_load()}")
+        assert measured["fps"] >= 20 and stopped == 5
+        assert all(url.startswith("file://") for url in requests), requests
+    finally:
+        page.close()
+
+
+def test_eight_sessions_render_and_playing_sends_nothing(browser, server):
+    """Eight sessions at once: each renders without error; playing adds no server work."""
+    pages = []
+    try:
+        started = time.perf_counter()
+        for _ in range(8):
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            pages.append((page, Sent(page), time.perf_counter()))
+            page.goto(server, wait_until="commit")
+        seconds = []
+        for page, _, opened in pages:
+            _player(page, timeout_ms=120_000)
+            seconds.append(time.perf_counter() - opened)
+        for page, _, _ in pages:
+            _wait_idle(page, timeout_ms=60_000)
+            _assert_no_error_box(page)
+        total = time.perf_counter() - started
+        counts = [sent.count for _, sent, _ in pages]
+        for page, _, _ in pages:
+            _player(page).click(".wsp-play")
+        pages[0][0].wait_for_timeout(3000)
+        added = [sent.count - before for (_, sent, _), before in zip(pages, counts)]
+        print(f"\n8 sessions: first render {', '.join(f'{s:.1f}' for s in seconds)} s "
+              f"(all within {total:.1f} s); messages sent while all 8 played 3 s: {added}; "
+              f"{_load()}")
+        assert added == [0] * 8
+    finally:
+        for page, _, _ in pages:
+            page.close()
+
+
+def test_later_session_renders_quickly(browser, server):
+    """With the server warm, a new session at d = 200 shows its player within 3 s.
+
+    3 s on an idle machine: the budget grows with the load per core above 1 (this
+    2-core machine is shared; the measured time and load are printed).
+    """
+    _open_app(browser, server)[0].close()  # warm: the simulation and player are cached
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        started = time.perf_counter()
+        page.goto(server, wait_until="commit")
+        _player(page, timeout_ms=30_000)
+        seconds = time.perf_counter() - started
+        budget = 3.0 * max(1.0, os.getloadavg()[0] / (os.cpu_count() or 1))
+        print(f"\nlater session at d = 200: player ready {seconds:.2f} s after the request "
+              f"(budget {budget:.1f} s); {_load()}")
+        assert seconds <= budget
+    finally:
+        page.close()
+
+
+def test_tabs_open_lazily_without_errors(browser, server):
+    """Each tab runs when it is opened (a rerun), and shows its content without an error."""
+    page, _ = _open_app(browser, server)
+    try:
+        for name, shown in (("Compare", "Every solver on this input"),
+                            ("Validate", "Check your own prox output"),
+                            ("Train", "Weight sharing inside a network")):
+            page.get_by_role("tab", name=name).click()
+            page.get_by_text(shown, exact=True).wait_for(timeout=60_000)
+            _wait_idle(page, timeout_ms=60_000)
+            _assert_no_error_box(page)
+    finally:
+        page.close()
+
+
+def test_screenshot_of_the_watch_tab(browser, server, tmp_path):
+    page, _ = _open_app(browser, server)
+    try:
+        frame = _player(page)
+        frame.evaluate("() => document.querySelector('.wsp-root').player.show(0.45)")
+        height = page.evaluate(
+            "() => document.querySelector('[data-testid=\"stMainBlockContainer\"]')"
+            ".getBoundingClientRect().bottom + 40")
+        page.set_viewport_size({"width": 1400, "height": min(int(height) + 40, 2400)})
+        page.wait_for_timeout(600)
+        frame = _player(page)
+        frame.evaluate("() => document.querySelector('.wsp-root').player.show(0.45)")
+        chosen = os.environ.get(SCREENSHOT_ENV)
+        path = tmp_path / "screenshot.png" if not chosen else (
+            Path(chosen) if Path(chosen).is_absolute() else ROOT / chosen)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(path), full_page=True)
+        assert path.stat().st_size > 10_000
+        print(f"\nscreenshot: {path}")
+    finally:
+        page.close()
