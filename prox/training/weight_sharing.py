@@ -1,198 +1,32 @@
-"""Proximal-gradient training with weight sharing, for any torch optimizer.
+"""``WeightSharing``: the weight-sharing prox after each optimizer step (proximal gradient).
 
-Proximal gradient minimizes ``loss(x) + strength * R(x)`` by alternating an
-ordinary optimizer step on the loss with the prox of the regularizer::
-
-    x <- prox_{lam R}(x - lr * grad),      lam = lr * strength,
-
-where ``R(w) = 1/(d-1) sum_{i>j} |w_i - w_j|`` is taken over each *row* of a
-parameter or over the whole parameter (the *scope*); ``docs/maths.md``,
-sections "The regularizer and its prox" and "Training", says why the prox
-makes weights share values exactly. The optimizer does the first half,
-:class:`WeightSharing` the second::
-
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-    sharing = WeightSharing(model.parameters(), strength=1e-3)   # weights, not biases
-    for x, y in batches:
-        optimizer.zero_grad()
-        loss_fn(model(x), y).backward()
-        optimizer.step()
-        sharing.step(optimizer)     # each parameter: lam = (its group's lr) * strength
-
-It follows ``torch.optim``'s conventions: ``params`` is an iterable of
-tensors or of param-group dicts with per-group hyperparameters
-(``strength``, ``scope``, ``method``, ``include_bias``; missing keys take the
-constructor's values), ``param_groups`` can be edited between steps, and
-``state_dict()`` / ``load_state_dict()`` save the hyperparameters with
-parameters referred to by index.
-
-What a step does to a parameter
--------------------------------
-* **Rows.** ``scope="rows"``: one problem per slice along the first axis, i.e.
-  per row of ``p.reshape(p.shape[0], -1)``. For a linear weight ``(out, in)``
-  that is a neuron's incoming weights; for a conv weight
-  ``(out, in, kh, kw)`` it is one output channel's whole filter
-  (``in * kh * kw`` values). ``scope="tensor"``: one problem over all of
-  ``p.reshape(-1)`` (the layer-wide sharing of the weight-sharing paper).
-* **Biases.** Parameters with fewer than 2 dimensions (biases, norm scales and
-  shifts) are left alone unless the group sets ``include_bias=True``; then a
-  1-D parameter is one row whatever the scope. So
-  ``WeightSharing(model.parameters(), s)`` shares the values of weight
-  matrices and kernels only, and a list holding nothing but such parameters
-  is an error rather than a silent no-op.
-* **In place.** The update is written into the parameter's own storage under
-  ``torch.no_grad()``: the parameter objects, their ``requires_grad`` and the
-  optimizer's state (momentum, Adam moments) are untouched, so the optimizer
-  keeps working. float16/bfloat16 parameters are proxed in float32 and
-  rounded back once.
-* **Learning rate.** ``step(optimizer)`` uses, for every parameter, the
-  ``lr`` of the optimizer param group that holds it; ``step(lr)`` uses one
-  float for all.
-* **Cost.** The solver's on every ``(rows, d)`` view: ``O(numel log d)`` work
-  with ``pava``; nothing for parameters skipped or with ``lam = 0``.
-
-Distributed training
---------------------
-* **DistributedDataParallel**: call ``step`` on every rank after
-  ``optimizer.step()``. DDP all-reduces the gradients, so every replica enters
-  the prox with identical parameters, and the prox is deterministic, so they
-  leave it identical; there is no communication. (Bitwise on the CPU, where
-  ``"auto"`` means ``pava``. On CUDA the torch solvers sum blocks with
-  ``index_add_``, whose float atomics are not reproducible bit for bit: turn
-  on ``torch.use_deterministic_algorithms(True)`` or pass ``method="pava"``
-  to keep replicas bitwise equal.)
-* **Sharded parameters** (FSDP2's ``fully_shard``, or any ``DTensor``): with
-  ``scope="rows"`` and the parameter sharded along its first axis
-  (``Shard(0)``, FSDP2's layout) or replicated, every row is whole on one rank
-  and each rank proxes its own rows: no communication, and the result is the
-  prox of the full tensor. Any other case (``scope="tensor"``, 1-D parameters,
-  other placements) gathers the full tensor on every rank, proxes it there
-  (identically) and keeps the local shard.
-* **FSDP1** (``FullyShardedDataParallel``) flattens parameters into 1-D shards
-  that cut rows anywhere, so a per-rank prox would be wrong and is not
-  supported: use FSDP2, or inside ``FSDP.summon_full_params(model)`` call
-  :func:`prox_ws_` on the full parameters (gather, prox, re-shard).
+The conventions (param groups, scopes, biases, learning rates, distributed
+training) are described in :mod:`prox.training`; a target number of values
+(``max_values``) in :mod:`prox.training.target`.
 """
 from __future__ import annotations
 
 import copy
-import math
 from collections.abc import Iterable
 
+import numpy as np
 import torch
 
-from ._registry import SOLVER_SPECS
-from .dispatch import prox_ws
-from .validation import check_method, check_strength
+from prox import SOLVERS
+from prox.sharing import count_shared_values
+from prox.validation import check_method, check_strength
 
-__all__ = ["prox_ws_", "WeightSharing", "SCOPES"]
+from .inplace import as_rows, check_scope, is_dtensor, prox_rows_, prox_ws_
+from .target import (
+    START_STRENGTH,
+    WARMUP_STEPS,
+    StrengthController,
+    check_max_values,
+    share_k_values,
+    sharing_violation,
+)
 
-#: The ways a parameter is cut into prox problems (see the module docstring).
-SCOPES = ("rows", "tensor")
-
-_LOW_PRECISION = (torch.float16, torch.bfloat16)
-
-
-def _check_scope(scope) -> str:
-    """The one place a scope is checked."""
-    if not isinstance(scope, str) or scope not in SCOPES:
-        raise ValueError(f"Unknown scope {scope!r}; expected one of {SCOPES}")
-    return scope
-
-
-def _as_rows(tensor: torch.Tensor, scope: str) -> torch.Tensor:
-    """The 2-D ``(problems, d)`` view the prox works on (the one place scope is read)."""
-    if scope == "tensor" or tensor.ndim <= 1:
-        return tensor.reshape(1, -1)
-    return tensor.reshape(tensor.shape[0], math.prod(tensor.shape[1:]))  # no -1: 0 rows is fine
-
-
-def _prox_local_(tensor: torch.Tensor, lam: float, scope: str, method: str) -> None:
-    """Prox a plain (non-distributed) tensor in place; low precision goes through float32."""
-    with torch.no_grad():
-        source = tensor.detach()
-        if source.dtype in _LOW_PRECISION:
-            source = source.to(torch.float32)
-        shared = prox_ws(_as_rows(source, scope), lam, method=method)
-        tensor.copy_(shared.reshape(tensor.shape))
-
-
-def _dtensor_type():
-    """``torch.distributed.tensor.DTensor`` when this torch build has it, else None."""
-    if not torch.distributed.is_available():
-        return None
-    try:
-        from torch.distributed.tensor import DTensor
-    except ImportError:  # older torch without the public DTensor module
-        return None
-    return DTensor
-
-
-def _rows_are_local(tensor, scope: str) -> bool:
-    """True if every row of a DTensor lives whole on one rank (no gather needed)."""
-    from torch.distributed.tensor import Replicate, Shard
-
-    if scope != "rows" or tensor.ndim < 2:
-        return False
-    return all(p == Shard(0) or isinstance(p, Replicate) for p in tensor.placements)
-
-
-def _prox_distributed_(tensor, lam: float, scope: str, method: str) -> None:
-    """Prox a DTensor in place: its own rows locally, else gather, prox, keep the shard."""
-    from torch.distributed.tensor import DTensor, Replicate
-
-    with torch.no_grad():
-        if _rows_are_local(tensor, scope):
-            _prox_local_(tensor.to_local(), lam, scope, method)
-            return
-        full = tensor.full_tensor()
-        _prox_local_(full, lam, scope, method)
-        mesh = tensor.device_mesh
-        replicated = DTensor.from_local(full, mesh, [Replicate()] * mesh.ndim, run_check=False)
-        # Replicate -> Shard keeps a local chunk: no communication.
-        tensor.copy_(replicated.redistribute(mesh, tensor.placements))
-
-
-def prox_ws_(tensor: torch.Tensor, lam, *, scope: str = "rows", method: str = "auto"):
-    """Replace ``tensor`` by ``prox_{lam R}(tensor)`` IN PLACE (the trailing ``_`` says so).
-
-    Parameters
-    ----------
-    tensor : floating Tensor, any shape and device (a DTensor too)
-        float16 and bfloat16 are computed in float32 and rounded back once.
-    lam : float >= 0
-    scope : {"rows", "tensor"}
-        ``"rows"``: each row of ``tensor.reshape(tensor.shape[0], -1)`` is one
-        problem (a 1-D tensor is one row); ``"tensor"``: all entries together.
-    method : solver name for :func:`prox.prox_ws`.
-
-    Returns
-    -------
-    ``tensor`` itself, same object, storage, dtype and ``requires_grad``.
-    Cost: that of the solver on ``rows x d`` (``O(numel log d)`` for ``pava``).
-
-    Examples
-    --------
-    >>> w = torch.tensor([[0.0, 1.0, 5.0]])
-    >>> prox_ws_(w, 0.5)
-    tensor([[0.5000, 1.0000, 4.5000]])
-    """
-    if not isinstance(tensor, torch.Tensor):
-        raise TypeError(f"Invalid tensor: expected a torch.Tensor, got {type(tensor).__name__}")
-    if not tensor.is_floating_point():
-        raise TypeError(
-            f"Invalid tensor: dtype {tensor.dtype}; the prox is written in place and needs "
-            "a floating dtype"
-        )
-    _check_scope(scope)
-    check_method(method, ("auto", *SOLVER_SPECS))
-    lam = check_strength(lam, "lam")
-    dtensor = _dtensor_type()
-    if dtensor is not None and isinstance(tensor, dtensor):
-        _prox_distributed_(tensor, lam, scope, method)
-    else:
-        _prox_local_(tensor, lam, scope, method)
-    return tensor
+__all__ = ["WeightSharing"]
 
 
 def _learning_rate_of(optimizer):
@@ -218,7 +52,22 @@ class WeightSharing:
         below. A bare Tensor is refused (wrap it in a list).
     strength : float >= 0, optional
         Default regularization strength; a step uses ``lam = lr * strength``.
-        May be omitted only if every group sets its own.
+        May be omitted only if every group sets its own or sets ``max_values``
+        (then it is the controlled strength's starting point, default 1e-3).
+    max_values : int >= 1 or None, keyword-only
+        Default None. An int k: the group's strength becomes a νPI-controlled
+        Lagrange multiplier (one per parameter) that drives every row (or the
+        tensor) toward at most k distinct values (:mod:`prox.training.target`);
+        :meth:`finalize` makes it exact.
+    controller : "pi", "ascent" or dict, keyword-only
+        The multiplier's update: νPI with the gains :data:`prox.training.PI`
+        (default), plain gradient ascent (:data:`prox.training.ASCENT`, the
+        ablation), or a dict of ``cooper.optim.nuPI`` gains
+        (``lr, Kp, Ki, ema_nu``).
+    warmup : int >= 0, keyword-only
+        Steps (calls of :meth:`step`) over which the target falls geometrically
+        from d values per row to ``max_values`` (default 300; about a third to a
+        half of the training steps is a good choice).
     scope : {"rows", "tensor"}, keyword-only
         Default scope; ``"rows"`` = per output unit / channel, see the module
         docstring.
@@ -231,10 +80,14 @@ class WeightSharing:
     Attributes
     ----------
     param_groups : list of dict
-        Each with ``params`` and the four hyperparameters; edit between steps
+        Each with ``params`` and the five hyperparameters; edit between steps
         like an optimizer's (e.g. to schedule ``strength``).
     defaults : dict
         The constructor's hyperparameters.
+    controller : StrengthController
+        The multipliers of the groups with ``max_values``: ``controller.history[i]``
+        holds, per step, parameter ``i``'s strength, the error the controller
+        saw and the mean number of values per row after the prox.
 
     Examples
     --------
@@ -256,17 +109,23 @@ class WeightSharing:
         scope: str = "rows",
         method: str = "auto",
         include_bias: bool = False,
+        max_values=None,
+        controller="pi",
+        warmup: int = WARMUP_STEPS,
     ):
         self.defaults = {
             "strength": strength,
             "scope": scope,
             "method": method,
             "include_bias": include_bias,
+            "max_values": max_values,
         }
         if strength is not None:
             check_strength(strength, "strength")
-        _check_scope(scope)
-        check_method(method, ("auto", *SOLVER_SPECS))
+        check_max_values(max_values)
+        self.controller = StrengthController(controller, warmup)
+        check_scope(scope)
+        check_method(method, ("auto", *SOLVERS))
         _check_flag(include_bias)
         groups = _param_list(params, "params")
         if not groups:
@@ -319,19 +178,31 @@ class WeightSharing:
         ids = [id(p) for p in group["params"]]
         if len(set(ids)) != len(ids) or not set(ids).isdisjoint(id(p) for p in self.params):
             raise ValueError("Invalid params: some parameters appear more than once")
+        first = len(self.params)
         self.param_groups.append(group)
+        if group["max_values"] is not None:
+            start = START_STRENGTH if group["strength"] is None else group["strength"]
+            for offset, parameter in enumerate(group["params"]):
+                if self._shares(parameter, group):
+                    rows = as_rows(parameter.detach(), group["scope"]).shape[0]
+                    self.controller.add(first + offset, rows, start)
 
     @staticmethod
-    def _check_group(group: dict, index: int) -> float:
-        """Check a group's hyperparameters; return its strength as a float."""
+    def _check_group(group: dict, index: int) -> float | None:
+        """Check a group's hyperparameters; return its strength as a float (None if unset)."""
+        check_max_values(group["max_values"])
         if group["strength"] is None:
-            raise ValueError(
-                f"Invalid param group {index}: it sets no 'strength' and no default "
-                "strength was given"
-            )
-        strength = check_strength(group["strength"], f"strength (param group {index})")
-        _check_scope(group["scope"])
-        check_method(group["method"], ("auto", *SOLVER_SPECS))
+            if group["max_values"] is not None:
+                strength = None
+            else:
+                raise ValueError(
+                    f"Invalid param group {index}: it sets no 'strength', no 'max_values' "
+                    "and no default strength was given"
+                )
+        else:
+            strength = check_strength(group["strength"], f"strength (param group {index})")
+        check_scope(group["scope"])
+        check_method(group["method"], ("auto", *SOLVERS))
         _check_flag(group["include_bias"])
         return strength
 
@@ -349,15 +220,45 @@ class WeightSharing:
             An optimizer (anything with ``param_groups``): each parameter uses
             the ``lr`` of the optimizer group that holds it, so call this right
             after ``optimizer.step()``. A float: that ``lr`` for every group.
+
+        Groups with ``max_values``: first every controlled multiplier takes one
+        νPI step on the error measured on the parameters as the optimizer left
+        them, then the prox uses the new strength (one particle simulation per
+        row on top of the prox, :mod:`prox.training.target`).
         """
+        plan = self._plan(optimizer_or_lr)
+        controlled = [(key, p, g, lr) for key, p, g, lr, _ in plan
+                      if g["max_values"] is not None and lr > 0]
+        for key, parameter, group, lr in controlled:
+            rows = as_rows(_full(parameter), group["scope"])
+            lam = lr * self.controller.strength(key)
+            target = self.controller.target(group["max_values"], rows.shape[1])
+            self.controller.observe(key, sharing_violation(rows, target, lam), target)
+        if controlled:
+            self.controller.step()
+        for key, parameter, group, lr, strength in plan:
+            if group["max_values"] is not None:
+                if lr > 0:
+                    prox_rows_(parameter, lr * self.controller.strength(key),
+                               scope=group["scope"], method=group["method"])
+            elif lr * strength > 0:
+                prox_ws_(parameter, lr * strength, scope=group["scope"], method=group["method"])
+        for key, parameter, group, _ in controlled:
+            counts = count_shared_values(as_rows(_full(parameter), group["scope"]))
+            self.controller.record(key, float(np.mean(counts)))
+
+    def _plan(self, optimizer_or_lr) -> list[tuple]:
+        """``(index in params, parameter, group, lr, strength)`` of every shared parameter."""
         if hasattr(optimizer_or_lr, "param_groups"):
             lrs = _learning_rate_of(optimizer_or_lr)
             fixed_lr = None
         else:
             lrs, fixed_lr = None, check_strength(optimizer_or_lr, "lr")
+        plan, key = [], -1
         for index, group in enumerate(self.param_groups):
             strength = self._check_group(group, index)  # groups may be edited between steps
             for parameter in group["params"]:
+                key += 1
                 if not self._shares(parameter, group):
                     continue
                 if lrs is None:
@@ -369,19 +270,72 @@ class WeightSharing:
                         f"Invalid optimizer: it does not hold a parameter of shape "
                         f"{tuple(parameter.shape)} from WeightSharing param group {index}"
                     )
-                lam = lr * strength
-                if lam > 0:
-                    prox_ws_(parameter, lam, scope=group["scope"], method=group["method"])
+                plan.append((key, parameter, group, lr, strength))
+        return plan
+
+    def strengths(self) -> list:
+        """The strength each parameter uses now: a float, a float64 array of its rows'
+        strengths (groups with ``max_values``), or None where it is not shared."""
+        out = []
+        for index, group in enumerate(self.param_groups):
+            strength = self._check_group(group, index)
+            for parameter in group["params"]:
+                key = len(out)
+                if not self._shares(parameter, group):
+                    out.append(None)
+                elif group["max_values"] is not None:
+                    out.append(self.controller.strength(key))
+                else:
+                    out.append(strength)
+        return out
+
+    def finalize(self, max_values=None) -> list[np.ndarray | None]:
+        """At most k distinct values per row / tensor, exactly, IN PLACE.
+
+        For every shared parameter of a group with ``max_values`` (or of every
+        group, if ``max_values`` is given here): the prox of each row at the
+        strength that leaves k groups (``lam_for_clusters(k)`` of the row's particle
+        trajectory), then each group takes the mean of the row's weights in it
+        (:func:`prox.training.target.share_k_values`). Afterwards
+        ``count_shared_values`` of every row is at most k, whatever the dtype
+        (rounding the means can only merge groups).
+
+        Returns, per parameter of :attr:`params`, the int64 group labels of
+        shape ``(rows, d)`` (the scope's view), or None where nothing was done;
+        fine-tune the shared values with the groups frozen from them.
+        Cost: one particle simulation per row, ``O(numel log d)``.
+        """
+        override = check_max_values(max_values)
+        out = []
+        for group in self.param_groups:
+            k = group["max_values"] if override is None else override
+            for parameter in group["params"]:
+                if k is None or not self._shares(parameter, group):
+                    out.append(None)
+                    continue
+                if is_dtensor(parameter):
+                    raise TypeError("finalize() works on plain tensors; gather a sharded "
+                                    "parameter first (FSDP2: model.unshard())")
+                shared, labels = share_k_values(as_rows(parameter, group["scope"]), k)
+                with torch.no_grad():
+                    parameter.copy_(torch.from_numpy(shared).reshape(parameter.shape))
+                out.append(labels)
+        return out
 
     def state_dict(self) -> dict:
-        """``{"state": {}, "param_groups": [...]}``, parameters as indices (as torch.optim)."""
+        """``{"state": {...}, "param_groups": [...]}``, parameters as indices (as torch.optim).
+
+        ``state`` is empty without ``max_values``; with it, ``state["controller"]``
+        holds the multipliers, the νPI state and the history.
+        """
         groups, start = [], 0
         for group in self.param_groups:
             packed = {key: value for key, value in group.items() if key != "params"}
             packed["params"] = list(range(start, start + len(group["params"])))
             start += len(group["params"])
             groups.append(packed)
-        return {"state": {}, "param_groups": groups}
+        state = {"controller": self.controller.state_dict()} if self.controller.theta else {}
+        return {"state": copy.deepcopy(state), "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict) -> None:
         """Restore the hyperparameters saved by :meth:`state_dict` (same group sizes)."""
@@ -406,6 +360,11 @@ class WeightSharing:
             self._check_group({**self.defaults, **loaded}, index)
             updated.append({**group, **loaded})
         self.param_groups = updated
+        if self.controller.theta:
+            if "controller" not in state_dict.get("state", {}):
+                raise ValueError("Invalid state_dict: this WeightSharing has max_values but "
+                                 "the state_dict holds no controller state")
+            self.controller.load_state_dict(copy.deepcopy(state_dict["state"]["controller"]))
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]
@@ -413,6 +372,11 @@ class WeightSharing:
             settings = ", ".join(f"{k}={v!r}" for k, v in group.items() if k != "params")
             lines.append(f"  group {index}: {len(group['params'])} params, {settings}")
         return "\n".join(lines + [")"])
+
+
+def _full(parameter: torch.Tensor) -> torch.Tensor:
+    """The whole parameter, detached (a DTensor is gathered: every rank sees the same)."""
+    return parameter.full_tensor().detach() if is_dtensor(parameter) else parameter.detach()
 
 
 def _check_flag(value) -> None:
