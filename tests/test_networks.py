@@ -428,3 +428,37 @@ def test_a_new_seed_lands_within_the_tables_spread(tmp_path):
     result = json.loads(out.stdout.strip().splitlines()[-1])
     spread = max(3 * row["test_accuracy_sd"], 0.03)
     assert abs(result["test_accuracy"] - row["test_accuracy_mean"]) <= spread
+
+
+# ------------------------------------------------------------------ selection
+class _FakeRunner:
+    """Stands in for the table's runner: validation accuracy is a function of the value."""
+
+    def __init__(self, score):
+        self.score, self.calls = score, []
+
+    def __call__(self, value):
+        from types import SimpleNamespace
+
+        self.calls.append(value)
+        return SimpleNamespace(metrics={"val_acc": self.score(value)}, value=value)
+
+    def grow(self, extra):
+        pass
+
+
+@pytest.mark.parametrize("peak, interior, searched", [
+    (0.02, True, [0.01, 0.02, 0.04]),                 # interior at once
+    (0.1, True, [0.01, 0.02, 0.04, 0.08, 0.16]),      # widened upward twice
+    (100.0, False, [0.01, 0.02, 0.04, 0.08, 0.16]),   # still at the edge after MAX_WIDEN
+    (0.004, True, [0.0025, 0.005, 0.01, 0.02, 0.04]),  # widened downward twice
+])
+def test_search_widens_the_grid_until_the_pick_is_interior(peak, interior, searched):
+    from networks.table import _search
+
+    runner = _FakeRunner(lambda v: -abs(np.log(v / peak)))
+    best, results, is_interior = _search(runner, lambda v: v, (0.01, 0.02, 0.04),
+                                         prefer_larger=True)
+    assert is_interior == interior
+    assert sorted(runner.calls) == pytest.approx(searched)
+    assert best.value == max(results, key=lambda r: r.metrics["val_acc"]).value
