@@ -60,6 +60,13 @@ def pava_kernel(keys, values, lam, order, out, index_bits):
         store = keys_row.view(np.float64)   # block mean at the block's last slot
         starts = keys_row.view(np.int64)    # block start one slot before that
         order_row = order[r]
+        if not single:
+            # Gather the sorted values first, in a branch-free pass that keeps
+            # many cache misses in flight (inside the stack pass, mispredicted
+            # branches would throw them away). They wait in ``out``'s row,
+            # which the scatter below overwrites only after this pass read it.
+            for k in range(d):
+                out[r, k] = values[r, np.int64(keys_row[k] & mask)]
         # Forward pass: stack PAVA on z_k = x_k + lam * c_k.
         for k in range(d):
             key = keys_row[k]
@@ -73,7 +80,7 @@ def pava_kernel(keys, values, lam, order, out, index_bits):
                 cast_u32[0] = np.uint32(high)
                 x = np.float64(cast_f32[0])
             else:
-                x = np.float64(values[r, index])
+                x = np.float64(out[r, k])
             # Blocks keep the mean of their sorted values; the mean of z over
             # ranks [start, end] adds lam * c at the mean rank, since c is affine
             # in the rank. Same maths as summing z, without summing lam * c.
