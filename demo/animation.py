@@ -100,7 +100,7 @@ DENSITY_BINS = 200
 #: Most particle paths the family's space-time diagram draws.
 MAX_PATHS = 300
 #: Height in pixels of the player (controls and panels).
-HEIGHT = 900
+HEIGHT = 820
 
 
 def frame_times(event_times, end: float, *, n: int = N_FRAMES,
