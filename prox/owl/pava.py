@@ -76,6 +76,12 @@ def owl_pava_kernel(rows, keys, index_bits, theta, out):
     cast_u32 = np.empty(1, np.uint32)
     cast_f32 = cast_u32.view(np.float32)
     for r in range(n):
+        if not single:
+            # Gather the sorted entries first, in a branch-free pass that keeps
+            # many cache misses in flight; they wait in ``out``'s row, which the
+            # backward pass overwrites only after the forward pass read it.
+            for j in range(d):
+                out[r, j] = rows[r, np.int64(keys[r, j] & mask)]
         top = 0
         for j in range(d):
             key = keys[r, j]
@@ -85,7 +91,7 @@ def owl_pava_kernel(rows, keys, index_bits, theta, out):
                 magnitude = np.float64(cast_f32[0])
                 negative = (key >> _U64(31)) & _U64(1)
             else:
-                value = np.float64(rows[r, np.int64(index)])
+                value = np.float64(out[r, j])
                 magnitude = abs(value)
                 negative = _U64(1) if value < 0 else _U64(0)
             # The backward pass needs only where the entry goes and its sign:
