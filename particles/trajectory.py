@@ -21,7 +21,7 @@ import numpy as np
 
 from prox._arrays import OutputKind
 from prox.scaling import power_of_two_scale
-from prox.transform import velocity
+from prox.transform import run_velocity, velocity
 from prox.validation import check_strength, check_times
 
 __all__ = ["Trajectory", "EVENT_DTYPE", "merge_children", "check_cluster_count"]
@@ -143,7 +143,7 @@ class Trajectory:
         stops = np.append(starts[1:], d)
         sizes = stops - starts
         means = np.add.reduceat(self._xs_scaled, starts) / sizes
-        values = (means + (t / self._scale) * velocity(0.5 * (starts + stops - 1), d))
+        values = means + (t / self._scale) * run_velocity(starts, stops, d)
         # The prox is a contraction towards the mean: exact positions never
         # leave [min w, max w]; clipping only removes rounding at the edges.
         values = np.clip(values * self._scale, self._xs[0], self._xs[-1])

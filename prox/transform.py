@@ -20,7 +20,8 @@ import numpy as np
 
 from .validation import is_torch_tensor
 
-__all__ = ["velocity", "velocity_jit", "rank_velocities", "sorted_transform"]
+__all__ = ["velocity", "velocity_jit", "run_velocity", "run_velocity_jit", "rank_velocities",
+           "sorted_transform"]
 
 
 def velocity(rank, d):
@@ -35,6 +36,32 @@ def velocity(rank, d):
 
 #: ``velocity`` compiled for use inside Numba kernels (same formula, same code).
 velocity_jit = numba.njit(inline="always", cache=True)(velocity)
+
+
+def _run_velocity(head, stop, d):
+    # velocity((head + stop - 1) / 2, d) with the halving cancelled: exact integers on top.
+    return (d - head - stop) / (d - 1)
+
+
+#: :func:`run_velocity` for use inside Numba kernels (integer ranks; same formula).
+run_velocity_jit = numba.njit(inline="always", cache=True)(_run_velocity)
+
+
+def run_velocity(head, stop, d):
+    """Mean velocity of the particles of ranks ``head .. stop - 1``: ``(d - head - stop)/(d - 1)``.
+
+    ``c_k`` is affine in ``k``, so the mean over a run of ranks is the velocity
+    of its middle rank ``(head + stop - 1) / 2``: the velocity of a cluster's
+    centre of mass. Ints, ndarrays or tensors (integer tensors give float64).
+
+    >>> run_velocity(0, 3, 3), run_velocity(1, 2, 3)
+    (0.0, 0.0)
+    """
+    if is_torch_tensor(head) or is_torch_tensor(stop):
+        import torch
+
+        return torch.as_tensor(d - head - stop).to(torch.float64) / (d - 1)
+    return _run_velocity(head, stop, d)
 
 
 def rank_velocities(d: int, *, like=None):

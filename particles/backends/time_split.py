@@ -107,7 +107,7 @@ from prox.scaling import pooled_mean_jit, power_of_two_scales
 from prox.solvers.divide_conquer import range_mean, weighted_blocks
 from prox.solvers.torch_blocks import flat_ranges, split_prefix_sums
 from prox.sort_keys import sort_with_order
-from prox.transform import velocity_jit
+from prox.transform import run_velocity_jit
 
 __all__ = ["gap_times_rows", "events_from_gap_times", "PROBES"]
 
@@ -495,7 +495,7 @@ def _events(xs, gaps_in_order, times_in_order, head, split, stop, position):
         head_at[c - 1] = a
         stop_at[a] = c
         head[j], split[j], stop[j] = a, b, c
-        position[j] = mean[a] + t * velocity_jit(0.5 * (a + c - 1), d)
+        position[j] = mean[a] + t * run_velocity_jit(a, c, d)
 
 
 def events_from_gap_times(xs: np.ndarray, gap_time: np.ndarray):

@@ -41,17 +41,12 @@ from __future__ import annotations
 import torch
 
 from prox.scaling import pooled_mean
-from prox.transform import velocity
+from prox.transform import run_velocity
 
 __all__ = ["simulate_rounds"]
 
 #: Far/near cluster distance of the windows in :func:`_far_bounds`.
 _WINDOW_RATIO = 1.25
-
-
-def _mean_velocity(a, b, d):
-    # Mean velocity of ranks a .. b-1 (int64 tensors): the middle rank's velocity.
-    return velocity((a + b - 1).to(torch.float64) * 0.5, d)
 
 
 def _window_steps(d: int, ratio: float):
@@ -97,20 +92,20 @@ def _far_bounds(is_head, prefix, d, ratio=_WINDOW_RATIO):
     def block_mean(lo, hi):
         return (prefix.gather(1, hi) - prefix.gather(1, lo)) / (hi - lo).to(torch.float64)
 
-    m_a, v_a = block_mean(a, b.expand_as(a)), _mean_velocity(a, b, d)
-    m_b, v_b = block_mean(b.expand_as(c), c), _mean_velocity(b, c, d)
+    m_a, v_a = block_mean(a, b.expand_as(a)), run_velocity(a, b, d)
+    m_b, v_b = block_mean(b.expand_as(c), c), run_velocity(b, c, d)
     bound = torch.full(rank_a.shape, float("inf"), dtype=torch.float64, device=device)
     for near, far in _window_steps(d, ratio):
         # Left of A: blocks [h, a) with h = heads[rank_a - k], k in [near, far].
         h_near = heads.gather(1, (rank_a - near).clamp(min=0))
         h_far = heads.gather(1, (rank_a - far).clamp(min=0))
-        left = (m_a - block_mean(h_near, a)) / (_mean_velocity(h_far, a, d) - v_a)
+        left = (m_a - block_mean(h_near, a)) / (run_velocity(h_far, a, d) - v_a)
         bound = torch.minimum(bound, torch.where(rank_a - near >= 0, left, bound))
         # Right of B: blocks [c, e) with e = heads[rank_b + 1 + k], k in [near, far].
         rank_e = rank_a + 2 + near
         e_near = heads.gather(1, rank_e.clamp(max=d))
         e_far = heads.gather(1, (rank_a + 2 + far).minimum(last + 1))
-        right = (block_mean(c, e_near) - m_b) / (v_b - _mean_velocity(c, e_far, d))
+        right = (block_mean(c, e_near) - m_b) / (v_b - run_velocity(c, e_far, d))
         bound = torch.minimum(bound, torch.where(rank_e <= last + 1, right, bound))
     return bound
 
@@ -179,7 +174,7 @@ def simulate_rounds(xs: torch.Tensor):
         mean_flat[flat_a] = new_mean
         born.view(-1)[flat_a] = time
         gap_open[rows, gaps] = False
-        position = new_mean + time * _mean_velocity(ha, hc, d)
+        position = new_mean + time * run_velocity(ha, hc, d)
         rounds += chosen.any(dim=1)
         log.append((rows, torch.full_like(rows, round_number), time, ha, hb, hc, position))
         round_number += 1

@@ -78,7 +78,7 @@ from __future__ import annotations
 
 import torch
 
-from ..transform import rank_velocities
+from ..transform import rank_velocities, run_velocity
 from .torch_blocks import block_means, flat_ranges, scatter_back, split_prefix_sums
 
 __all__ = ["prox_divide_conquer_rows", "round_bound", "weighted_blocks", "range_mean"]
@@ -168,8 +168,7 @@ def weighted_blocks(real, row_id, orow, lo, hi, probe, prefix, d: int, levels: i
         a = lo.index_select(0, first_entry)
         b = hi.index_select(0, last_entry)
         mean = range_mean(prefix, orow.index_select(0, first_entry), a, b)
-        velocity = (d - a - b).to(torch.float64) / (d - 1)  # int / int would be float32
-        return mean + probe.index_select(0, first_entry) * velocity
+        return mean + probe.index_select(0, first_entry) * run_velocity(a, b, d)
 
     fit = torch.where(real, block_fit(pos, pos), torch.inf)
     first = pos.clone()
