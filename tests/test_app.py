@@ -49,6 +49,7 @@ def test_default_page_renders_the_watch_tab_only(app):
     assert not any("solver" in df.value.columns for df in app.dataframe)
 
 
+@pytest.mark.slow  # times every solver, five runs each
 def test_solver_table_lists_every_solver_when_compare_is_open(app_test):
     from prox import SOLVERS
 
@@ -84,6 +85,7 @@ def test_every_preset_renders(app_test, preset):
     assert metric(at, "λ_max (one group)")
 
 
+@pytest.mark.slow  # the sweep runs every solver at two sizes on two inputs
 def test_scaling_sweep_draws_chart_and_says_how_long_it_took(app_test):
     at = open_tab(app_test, "Compare")
     at.select_slider(key="grid_max").set_value(256).run()
@@ -304,6 +306,25 @@ def test_validate_example_reports_gap(app_test):
     assert float(metric(at, "objective gap")) > 0
     assert any("not the exact prox" in w.value for w in at.warning)
     assert any(key.endswith("fig_validate") for key in charts(at))
+
+
+def test_validate_rounded_answer_says_the_tolerance_and_how_far_off(app_test):
+    # The exact prox rounded to 4 decimals used to read "not the exact prox" with no
+    # tolerance, and exact / min / max printed as the same number.
+    w = inputs.make_preset("Random normal", 200, seed=0)
+    rounded = np.round(prox_ws(w, 1.0), 4)
+    at = open_tab(app_test, "Validate")
+    at.text_area(key="val_u_text").input(inputs.format_vector(rounded, digits=17)).run()
+    assert not at.exception
+    (verdict,) = [v.value for v in at.warning if "exact prox" in v.value]
+    assert "over the tolerance" in verdict and "e-" in verdict
+    table = next(df.value for df in at.dataframe if "exact value" in df.value.columns)
+    off = np.maximum(np.abs(table["your min − exact"]), np.abs(table["your max − exact"]))
+    assert (off > 0).all() and (off <= 5e-5 + 1e-12).all()
+    assert all(len(v.replace("-", "").replace(".", "")) > 6 for v in table["exact value"])
+    (chart,) = [c for key, c in charts(at).items() if key.endswith("fig_validate")]
+    residual = next(trace for trace in chart["data"] if trace["name"] == "yours − exact")
+    assert residual["yaxis"] == "y2"  # its own axis: a small error is visible
 
 
 def test_validate_uses_the_sidebar_lam(app_test):
