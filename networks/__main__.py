@@ -84,6 +84,10 @@ def _run_one(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["compression"]:  # k shared values vs clustering and sparsity
+        from .compression import main as compression_main
+
+        return compression_main(argv[1:])
     args = build_parser().parse_args(argv)
     command = "python -m networks " + shlex.join(argv)
     try:
