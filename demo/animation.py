@@ -458,11 +458,12 @@ def penalty_animation(path, lam: float, *, n_frames: int = N_FAMILY_FRAMES,
     """The animated views of a penalty of the family (:class:`demo.penalties.PenaltyPath`).
 
     The particles are ``path.coordinate(t)`` (magnitudes, values or row norms), with
-    the wall at 0. The browser gets sampled frames (:func:`frame_times`), each the
-    exact state at its time; every event time of the path is a frame when there are
-    at most ``N_EVENT_FRAMES`` of them, so the count of shared values is then exact
-    between frames too. The space-time diagram draws at most ``max_paths``
-    particles through the frame times.
+    the wall at 0. The browser gets sampled frames on ``[0, λ]`` (:func:`frame_times`),
+    each the exact state at its time. The space-time diagram draws at most
+    ``max_paths`` particles, and the count of shared values is counted, at sample
+    times over the whole time axis (the frame times, an even grid, the last
+    events); that count is exact between samples too when every event is a sample
+    (at most ``N_EVENT_FRAMES`` events), and the title says which.
     """
     lam = _check_lam(lam)
     from .penalties import time_axis_end as penalty_axis_end
@@ -472,25 +473,31 @@ def penalty_animation(path, lam: float, *, n_frames: int = N_FAMILY_FRAMES,
     states = _states_of_values(path.coordinate, times)
     start = np.asarray(path.coordinate(0.0), dtype=np.float64)
     position_range = _position_range(np.append(start, 0.0))
-    order = np.argsort(start, kind="stable")
-    drawn = order[evenly_spaced(start.size, max_paths)]
-    paths = np.array([np.asarray(path.coordinate(float(t)), dtype=np.float64)[drawn]
-                      for t in times]).T
-    last = states[-1]
-    name = last.leftmost[np.searchsorted(last.position, paths[:, -1])]
+    drawn = np.argsort(start, kind="stable")[evenly_spaced(start.size, max_paths)]
+    samples = np.union1d(times, frame_times(path.event_times, t_end, n=n_frames))
+    paths, counts_sampled = [], []
+    for t in samples:
+        values = np.asarray(path.coordinate(float(t)), dtype=np.float64)
+        paths.append(values[drawn])
+        counts_sampled.append(np.unique(values).size)
+    paths = np.array(paths).T
+    last = states[-1]  # each path is coloured like its group at λ
+    at_end = np.asarray(path.coordinate(last.time), dtype=np.float64)[drawn]
+    name = last.leftmost[np.searchsorted(last.position, at_end)]
     spacetime = dict(polylines=True, heat=None,
                      title=(f"Space-time: {drawn.size:,} of the {start.size:,} particles "
-                            "through the frame times; the wall at 0"))
+                            "(colour: their group at λ); the wall at 0"))
     counts = [s.position.size for s in states]
-    n_events = int(np.count_nonzero(np.asarray(path.event_times) <= times[-1]))
-    exact = "exact steps" if n_events <= N_EVENT_FRAMES else "counted at the frame times"
+    events = np.asarray(path.event_times)
+    exact = np.isin(events[(events > 0) & (events < t_end)], samples).all()
     payload = _common(
         d=path.d, lam=lam, t_end=t_end, position_range=position_range, max_marks=max_marks,
         wall=True, axis_title=path.axis_title, spacetime=spacetime, tree=None,
-        count_x=np.append(times, t_end), count_y=np.append(counts, counts[-1]),
+        count_x=samples, count_y=counts_sampled,
         shared_title=f"Shared values of {path.penalty}: {plural(counts[-1], 'group')} at "
-                     f"λ = {times[-1]:.4g}, zeros included ({exact})",
-        arrays=dict(poly_t=_array(times, "f8"), poly_y=_array(paths, "f8"),
+                     f"λ = {times[-1]:.4g}, zeros included "
+                     f"({'exact steps' if exact else 'counted at sampled times'})",
+        arrays=dict(poly_t=_array(samples, "f8"), poly_y=_array(paths, "f8"),
                     seg_colour=_array(colour_index(name), "u1")))
     frames = _pack_frames(states, d=path.d, lo=position_range[0], hi=position_range[1],
                           max_marks=max_marks,

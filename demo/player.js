@@ -293,7 +293,7 @@
                count: density ? 0 : n, density };
     };
     tOf = (k) => (k >= DATA.steps ? END : (END * k) / DATA.steps);
-    posOfT = (t) => Math.round((t / END) * DATA.steps);
+    posOfT = (t) => (END > 0 ? Math.round((t / END) * DATA.steps) : 0);
   } else {
     // Frames sampled by the Python side: frame j is the exact state at times[j].
     const offsets = arrays.mark_offsets, densityIndex = arrays.density_index;

@@ -131,7 +131,7 @@ def test_the_animation_draws_the_wall_and_the_zeros():
     assert len(table) == 7
 
 
-def test_spacetime_paths_are_exact_at_the_frame_times():
+def test_spacetime_paths_are_exact_at_their_sample_times():
     w = np.random.default_rng(4).standard_normal(30)
     path = penalties.build_path("OSCAR", w, alpha=0.05, beta=0.5)
     payload = animation.penalty_animation(path, 1.0, n_frames=25, max_paths=30).payload
