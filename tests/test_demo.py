@@ -393,6 +393,17 @@ def test_a_frame_with_too_many_clusters_draws_the_density():
     assert "so the bars show the density" in payload["frame_notes"][0]
 
 
+def test_export_writes_a_standalone_page(tmp_path):
+    from demo import export
+
+    path = export.main([str(tmp_path / "docs" / "page.html"), "--d", "40"])
+    page = path.read_text(encoding="utf-8")
+    assert page.startswith("<!doctype html>") and page.count('class="wsp-root"') == 2
+    assert "src=" not in page and "http" not in page  # nothing fetched: it opens offline
+    payload = animation.payload_of(page)
+    assert payload["d"] == 40 and payload["mode"] == "events"
+
+
 def test_validation_figure_shows_the_residual():
     w = np.arange(10.0)
     exact = prox_ws(w, 1.0)

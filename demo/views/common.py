@@ -1,4 +1,4 @@
-"""What the views share: the plot config, the upload options, the cached simulation, reading input.
+"""What the views share: plot config, upload options, the cached simulation, input, the player.
 
 Results are cached with ``st.cache_data`` (keyed by the input's float64 bytes),
 so every view of one input reuses the same trajectory.
@@ -10,9 +10,9 @@ import streamlit as st
 
 import particles
 
-from .. import inputs
+from .. import animation, inputs
 
-__all__ = ["PLOT_CONFIG", "UPLOAD", "simulation", "as_bytes", "read_input"]
+__all__ = ["PLOT_CONFIG", "UPLOAD", "simulation", "as_bytes", "read_input", "show_player"]
 
 PLOT_CONFIG = {"displaylogo": False}
 # The drop zone states the parser's own limit ("Limit 20MB per file"), so the label and
@@ -45,3 +45,12 @@ def read_input(text: str | None, upload, *, what: str, required: bool = False):
     except ValueError as error:
         st.error(f"{what}: {error}")
     return None
+
+
+def show_player(html: str) -> None:
+    """Put a player (the HTML of :meth:`demo.animation.Animation.html`) on the page.
+
+    ``st.iframe`` runs its script; the HTML is the project's own (numbers and
+    escaped titles), never a user's markup.
+    """
+    st.iframe(html, height=animation.HEIGHT)

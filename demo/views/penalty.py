@@ -11,12 +11,12 @@ import numpy as np
 import streamlit as st
 
 from .. import animation, page, penalties
+from .common import PLOT_CONFIG, show_player
 
 __all__ = ["PENALTIES", "controls", "render"]
 
 #: The sidebar's choices ("WSR" is the app's own Watch tab).
 PENALTIES = penalties.PENALTIES
-PLOT_CONFIG = {"displaylogo": False}
 
 
 def controls(penalty: str, d: int) -> dict:
@@ -59,8 +59,6 @@ def _player(penalty: str, w_bytes: bytes, params_key: tuple, lam: float) -> str:
 
 def render(penalty: str, w: np.ndarray, lam: float, params: dict) -> None:
     """The Watch tab's content for ``penalty`` at strength ``lam``."""
-    from .watch import show_player
-
     with page.shown_failures(f"The {penalty} view"):
         w_bytes = np.ascontiguousarray(w, dtype=np.float64).tobytes()
         params_key = tuple(sorted(params.items()))

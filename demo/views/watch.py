@@ -13,9 +13,9 @@ import streamlit as st
 
 from .. import animation, inputs, page
 from . import penalty as penalty_view
-from .common import simulation
+from .common import show_player, simulation
 
-__all__ = ["render_watch", "show_player"]
+__all__ = ["render_watch"]
 
 
 @st.cache_data(max_entries=16, show_spinner="Preparing the animation...")
@@ -23,11 +23,6 @@ def _player(w_bytes: bytes, lam: float) -> str:
     """The player's HTML for ``(w, lam)``: built once, shared by every session."""
     movie = animation.wsr_animation(simulation(w_bytes), lam)
     return movie.html(element_id="wsp-wsr")
-
-
-def show_player(html: str) -> None:
-    """Put a player (the HTML of :meth:`demo.animation.Animation.html`) on the page."""
-    st.iframe(html, height=animation.HEIGHT)
 
 
 def _groups(traj, lam: float) -> None:
