@@ -18,35 +18,16 @@ interleaved, median of ``--rounds``:
 from __future__ import annotations
 
 import argparse
-import os
-import statistics
 import subprocess
 import sys
 import time
 
 import numpy as np
 
-from benchmarks.common import environment, markdown_table, write_json
+from benchmarks.common import environment, interleaved, load_average, markdown_table, write_json
 from prox import prox_ws, rank_velocities
 
 SPIN = "import time\nend = time.time() + {seconds}\nwhile time.time() < end:\n    pass\n"
-
-
-def per_call(function, calls: int) -> float:
-    """Mean wall seconds of one ``function()`` over ``calls`` calls in a loop."""
-    start = time.perf_counter()
-    for _ in range(calls):
-        function()
-    return (time.perf_counter() - start) / calls
-
-
-def interleaved(functions: dict, rounds: int, calls: int) -> dict:
-    """Median over ``rounds`` of each function's per-call time, rounds interleaved."""
-    times = {name: [] for name in functions}
-    for _ in range(rounds):
-        for name, function in functions.items():
-            times[name].append(per_call(function, calls))
-    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def short_rows(rounds: int, d: int = 100) -> dict:
@@ -65,8 +46,8 @@ def short_rows(rounds: int, d: int = 100) -> dict:
                  "argsort + isotonic_regression": recipe}
     for function in functions.values():
         function()
-    seconds = interleaved(functions, rounds, calls=2000)
-    return {"d": d, "load": os.getloadavg()[0],
+    seconds = interleaved(functions, rounds=rounds, calls=2000)
+    return {"d": d, "load": load_average(),
             "us": {name: 1e6 * s for name, s in seconds.items()},
             "prox_ws / argsort": seconds["prox_ws"] / seconds["argsort"]}
 
@@ -89,8 +70,8 @@ def tensors(rounds: int, spinners: int, spin_seconds: float, shape=(512, 784)) -
     processes = spinning(spinners, spin_seconds)
     try:
         time.sleep(0.2)  # let the spinners take the cores
-        seconds = interleaved(functions, rounds, calls=3)
-        load = os.getloadavg()[0]
+        seconds = interleaved(functions, rounds=rounds, calls=3)
+        load = load_average()
     finally:
         for process in processes:
             process.kill()

@@ -7,8 +7,8 @@ On the same random normal input (OSCAR weights ``theta_i = 0.1 + 0.5 (d - i) / (
 ``numpy.argsort`` of ``|w|``, the Numba OWL solver (``OWL_SOLVERS["pava"]``: packed-key sort
 of ``|w|`` + one stack pass), the torch solver on CPU tensors (``"parallel_pava"``), and
 ``prox_owl_reference`` (argsort + ``scipy.optimize.isotonic_regression``). The figures to quote
-are the ratios to argsort, measured in the same process; the SIMD level of the machine is
-printed with them.
+are the ratios to argsort, measured in the same process (medians of interleaved rounds); the
+SIMD level of the machine and the load average are printed with them.
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import argparse
 import numpy as np
 from tqdm import tqdm
 
-from benchmarks.common import best_time, markdown_table, simd_features, write_json
+from benchmarks.common import interleaved, load_average, markdown_table, simd_features, write_json
 from prox.owl import OWL_SOLVERS, oscar_weights, prox_owl_reference
 
 
@@ -32,19 +32,20 @@ def run(sizes, dtypes, repeats: int, *, with_torch: bool, with_reference: bool) 
         w = rng.standard_normal(d).astype(dtype)
         theta = oscar_weights(d, 0.1, 0.5 / (d - 1))
         magnitude = np.abs(w)
-        argsort_time = best_time(lambda: np.argsort(magnitude), repeats=repeats)
-        solvers = {"pava (Numba)": lambda: OWL_SOLVERS["pava"](w, theta)}
+        solvers = {"np.argsort": lambda: np.argsort(magnitude),
+                   "pava (Numba)": lambda: OWL_SOLVERS["pava"](w, theta)}
         if with_torch:
             tensor = torch.from_numpy(w)
             solvers["parallel_pava (torch, CPU)"] = lambda: OWL_SOLVERS["parallel_pava"](
                 tensor, theta)
         if with_reference:
             solvers["reference (argsort + SciPy)"] = lambda: prox_owl_reference(w, theta)
-        for name, call in solvers.items():
-            seconds = best_time(call, repeats=repeats)
+        seconds = interleaved(solvers, rounds=repeats)
+        argsort_time = seconds.pop("np.argsort")
+        for name, solver_time in seconds.items():
             rows.append({"d": d, "dtype": np.dtype(dtype).name, "solver": name,
-                         "seconds": seconds, "x np.argsort": seconds / argsort_time,
-                         "simd": simd_features()["best"]})
+                         "seconds": solver_time, "x np.argsort": solver_time / argsort_time,
+                         "simd": simd_features()["best"], "load": load_average()})
     return rows
 
 
@@ -62,7 +63,7 @@ def main(argv=None) -> None:
     rows = run(sizes, args.dtypes, args.repeats, with_torch=not args.no_torch,
                with_reference=not args.no_reference)
     print(f"SIMD level (numpy's CPU features): {simd_features()['best']}")
-    print(markdown_table(rows, ["d", "dtype", "solver", "seconds", "x np.argsort"]))
+    print(markdown_table(rows, ["d", "dtype", "solver", "seconds", "x np.argsort", "load"]))
     if args.json:
         write_json(args.json, {"rows": rows, "simd": simd_features()["best"]})
 

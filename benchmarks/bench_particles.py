@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 from pathlib import Path
 
@@ -30,8 +29,10 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from benchmarks.common import simd_features, time_calls
+from benchmarks.common import interleaved, load_average, simd_features, time_calls
 from particles import simulate
+from particles.backends import numba_events
+from prox.sort_keys import sort_with_order
 from prox.worst_cases import cascade
 
 
@@ -43,17 +44,43 @@ def tree_height(linkage: np.ndarray) -> int:
     return int(height.max())
 
 
+def event_loop(xs: np.ndarray) -> int:
+    """The Numba event loop alone on sorted float64 ``xs``, recording every event."""
+    d = xs.shape[0]
+    index = numba_events.index_dtype(d)
+    time, position = np.empty(d - 1), np.empty(d - 1)
+    head, split, stop = (np.empty(d - 1, index) for _ in range(3))
+    return numba_events.simulate_sorted(xs, np.inf, *numba_events.allocate(d).values(),
+                                        time, head, split, stop, position, True)
+
+
 def bench_numba(sizes, repeats, rng):
+    """simulate(w) against argsort and sort, and where its time goes.
+
+    Interleaved medians of ``repeats`` rounds. Breakdown: the sort with
+    permutation (``prox.sort_keys.sort_with_order``), the event loop alone on
+    the sorted row, and the rest (scaling, building the Trajectory).
+    """
     simulate(rng.standard_normal(1 << 16))  # compile kernels; plan the sort (prox.sort_keys)
     rows = []
     for d in tqdm(sizes, desc="numba", file=sys.stderr):
         w = rng.standard_normal(d)
-        t_argsort, _ = time_calls(lambda: np.argsort(w), repeats=repeats,
-                                  statistic=statistics.median)
-        t_sort, _ = time_calls(lambda: np.sort(w), repeats=repeats, statistic=statistics.median)
-        t_sim, _ = time_calls(lambda: simulate(w), repeats=repeats, statistic=statistics.median)
-        rows.append(dict(d=d, argsort_s=t_argsort, sort_s=t_sort, simulate_s=t_sim,
-                         ratio=t_sim / t_argsort, ratio_sort=t_sim / t_sort))
+        xs = np.sort(w)
+        seconds = interleaved({
+            "argsort": lambda: np.argsort(w), "sort": lambda: np.sort(w),
+            "simulate": lambda: simulate(w),
+            "sort_with_order": lambda: sort_with_order(w.reshape(1, d)),
+            "event loop": lambda: event_loop(xs),
+        }, rounds=repeats)
+        t_argsort, t_sim = seconds["argsort"], seconds["simulate"]
+        rows.append(dict(d=d, argsort_s=t_argsort, sort_s=seconds["sort"], simulate_s=t_sim,
+                         ratio=t_sim / t_argsort, ratio_sort=t_sim / seconds["sort"],
+                         sort_with_order_x_argsort=seconds["sort_with_order"] / t_argsort,
+                         event_loop_x_argsort=seconds["event loop"] / t_argsort,
+                         rest_x_argsort=(t_sim - seconds["sort_with_order"]
+                                         - seconds["event loop"]) / t_argsort,
+                         event_loop_ns_per_merge=1e9 * seconds["event loop"] / (d - 1),
+                         load=load_average()))
     return rows
 
 
@@ -75,11 +102,16 @@ def markdown(numba_rows, torch_rows) -> str:
     simd = simd_features()
     lines = ["### Numba backend vs numpy.argsort and numpy.sort (float64 random normal)", "",
              f"SIMD level (numpy): {simd['best']} (found {', '.join(simd['found'])})", "",
-             "| d | argsort (s) | sort (s) | simulate (s) | / argsort | / sort |",
-             "|---:|---:|---:|---:|---:|---:|"]
+             "| d | argsort (s) | sort (s) | simulate (s) | / argsort | / sort "
+             "| sort+order / argsort | event loop / argsort | rest / argsort "
+             "| loop ns/merge | load |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in numba_rows:
         lines.append(f"| {r['d']:.0e} | {r['argsort_s']:.4f} | {r['sort_s']:.4f} "
-                     f"| {r['simulate_s']:.4f} | {r['ratio']:.2f} | {r['ratio_sort']:.2f} |")
+                     f"| {r['simulate_s']:.4f} | {r['ratio']:.2f} | {r['ratio_sort']:.2f} "
+                     f"| {r['sort_with_order_x_argsort']:.2f} | {r['event_loop_x_argsort']:.2f} "
+                     f"| {r['rest_x_argsort']:.2f} | {r['event_loop_ns_per_merge']:.0f} "
+                     f"| {r['load']:.1f} |")
     lines += ["", "### Torch backends (CPU): rounds", "",
               "| d | input | backend | time (s) | rounds | log2(d)^3 | tree height |",
               "|---:|:---|:---|---:|---:|---:|---:|"]
@@ -101,12 +133,13 @@ def main(argv=None):
                         help="d for the torch backend (comma separated)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-torch", action="store_true", help="skip the torch backends")
     parser.add_argument("--json", type=Path, default=None, help="also write results here")
     args = parser.parse_args(argv)
     rng = np.random.default_rng(args.seed)
     torch.set_num_threads(1)  # a shared 2-core machine; rounds are the figure anyway
     numba_rows = bench_numba(args.sizes, args.repeats, rng)
-    torch_rows = bench_torch(args.torch_sizes, rng)
+    torch_rows = [] if args.no_torch else bench_torch(args.torch_sizes, rng)
     print(markdown(numba_rows, torch_rows))
     if args.json:
         args.json.write_text(json.dumps(dict(numba=numba_rows, torch=torch_rows,

@@ -20,8 +20,9 @@ import numpy as np
 from scipy.optimize import isotonic_regression
 from tqdm import tqdm
 
-from benchmarks.common import best_time, markdown_table, write_json
+from benchmarks.common import interleaved, load_average, markdown_table, simd_features, write_json
 from prox import SOLVERS, rank_velocities
+from prox.sort_keys import sort_plan
 
 STRENGTHS = (0.01, 0.5, 5.0)
 
@@ -35,8 +36,13 @@ def scipy_alternative(w: np.ndarray, lam: float) -> np.ndarray:
     return out
 
 
-def run(sizes, dtypes, repeats: int) -> list[dict]:
-    solvers = {name: s for name, s in SOLVERS.items() if s.kind == "numpy"}
+def run(sizes, dtypes, repeats: int, names=None) -> list[dict]:
+    """Median times of the CPU solvers, numpy.sort and numpy.argsort, interleaved per input.
+
+    ``names``: the solvers to time (default every CPU solver of ``prox.SOLVERS``).
+    """
+    solvers = {name: s for name, s in SOLVERS.items()
+               if s.kind == "numpy" and (names is None or name in names)}
     solvers["scipy (argsort + isotonic_regression)"] = scipy_alternative
     rng = np.random.default_rng(0)
     for solver in solvers.values():  # compile every kernel before timing
@@ -46,23 +52,27 @@ def run(sizes, dtypes, repeats: int) -> list[dict]:
     cases = [(d, dtype) for d in sizes for dtype in dtypes]
     for d, dtype in tqdm(cases, desc="bench_prox", leave=False):
         w = rng.standard_normal(d).astype(dtype)
-        sort_time = best_time(lambda: np.sort(w), repeats=repeats)
-        argsort_time = best_time(lambda: np.argsort(w), repeats=repeats)
+        functions = {"np.sort": lambda: np.sort(w), "np.argsort": lambda: np.argsort(w)}
         for lam in STRENGTHS:
             for name, solver in solvers.items():
-                seconds = best_time(lambda: solver(w, lam), repeats=repeats)
-                rows.append(
-                    {
-                        "d": d,
-                        "dtype": np.dtype(dtype).name,
-                        "lam": lam,
-                        "solver": name,
-                        "seconds": seconds,
-                        "x np.sort": seconds / sort_time,
-                        "x np.argsort": seconds / argsort_time,
-                        "np.argsort / np.sort": argsort_time / sort_time,
-                    }
-                )
+                functions[(name, lam)] = lambda solver=solver, lam=lam: solver(w, lam)
+        seconds = interleaved(functions, rounds=repeats)
+        load = load_average()
+        sort_time, argsort_time = seconds.pop("np.sort"), seconds.pop("np.argsort")
+        for (name, lam), solver_time in seconds.items():
+            rows.append(
+                {
+                    "d": d,
+                    "dtype": np.dtype(dtype).name,
+                    "lam": lam,
+                    "solver": name,
+                    "seconds": solver_time,
+                    "x np.sort": solver_time / sort_time,
+                    "x np.argsort": solver_time / argsort_time,
+                    "np.argsort / np.sort": argsort_time / sort_time,
+                    "load": load,
+                }
+            )
     return rows
 
 
@@ -102,6 +112,8 @@ def main(argv=None) -> None:
     parser.add_argument("--sizes", type=float, nargs="+", default=[1e3, 1e4, 1e5, 1e6, 1e7])
     parser.add_argument("--dtypes", nargs="+", default=["float32", "float64"])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--solvers", nargs="+", default=None,
+                        help="CPU solvers to time (default: all of them)")
     parser.add_argument(
         "--memory", type=float, default=None, help="measure peak RSS at this d instead"
     )
@@ -113,12 +125,18 @@ def main(argv=None) -> None:
         payload = {"memory": result}
     else:
         sizes = [int(d) for d in args.sizes]
-        rows = run(sizes, [np.dtype(t).type for t in args.dtypes], args.repeats)
+        rows = run(sizes, [np.dtype(t).type for t in args.dtypes], args.repeats, args.solvers)
         columns = [
-            "d", "dtype", "lam", "solver", "x np.argsort", "x np.sort", "np.argsort / np.sort"
+            "d", "dtype", "lam", "solver", "x np.argsort", "x np.sort", "np.argsort / np.sort",
+            "load",
         ]
+        plans = {bits: sort_plan(bits) for bits in (32, 64)}
+        simd = simd_features()
+        print(f"SIMD level (numpy): {simd['best']} (found {', '.join(simd['found'])}); "
+              f"sort plan: float32 {plans[32]['path']}, float64 {plans[64]['path']}; "
+              f"medians of {args.repeats} interleaved rounds")
         print(markdown_table(rows, columns))
-        payload = {"timings": rows}
+        payload = {"timings": rows, "sort plans": {str(k): v for k, v in plans.items()}}
     if args.json:
         write_json(args.json, payload)
 

@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import platform
+import statistics
 import time
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["time_calls", "best_time", "markdown_table", "write_json", "environment"]
+__all__ = [
+    "time_calls", "best_time", "interleaved", "load_average", "markdown_table", "write_json",
+    "environment",
+]
 
 
 def time_calls(function, *, repeats: int = 3, statistic=min, patience: float = math.inf):
@@ -33,6 +38,36 @@ def time_calls(function, *, repeats: int = 3, statistic=min, patience: float = m
         if sum(times) > patience:
             break
     return statistic(times), result
+
+
+def interleaved(functions: dict, *, rounds: int = 5, calls: int = 1,
+                patience: float = math.inf) -> dict:
+    """Median wall seconds of one call of each function, the functions timed in turn.
+
+    Each of ``rounds`` rounds calls every function of ``functions`` (name ->
+    callable) ``calls`` times in a row, in order, so a change of load on a
+    shared machine hits every function alike and the ratios between them stay
+    meaningful. Rounds stop early once ``patience`` seconds have been spent
+    (at least one round always runs). Returns name -> median seconds per call.
+    """
+    times = {name: [] for name in functions}
+    spent = 0.0
+    for _ in range(max(rounds, 1)):
+        for name, function in functions.items():
+            start = time.perf_counter()
+            for _ in range(calls):
+                function()
+            elapsed = time.perf_counter() - start
+            times[name].append(elapsed / calls)
+            spent += elapsed
+        if spent > patience:
+            break
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def load_average() -> float:
+    """The 1-minute load average (printed beside timings from shared machines)."""
+    return os.getloadavg()[0]
 
 
 def best_time(function, *, repeats: int = 3) -> float:
