@@ -146,24 +146,34 @@ def wsr_states(traj, times) -> list[FrameState]:
             for t in np.asarray(times, dtype=np.float64)]
 
 
-def _states_of_values(values_at, times) -> list[FrameState]:
-    """States from the particles' values at each time: equal values are one cluster.
+def _state_of_values(t: float, values: np.ndarray, order: np.ndarray) -> FrameState:
+    """The clusters of ``values`` (equal values are one cluster), named by the smallest
+    rank, in ``order``, among their particles (so a merged cluster keeps its lower
+    part's name).
 
-    A cluster is named by the smallest rank (in the order at the first time) among
-    its particles, so a merged cluster keeps its lower part's name.
+    The family keeps the order of its particles (``values[order]`` is sorted at every
+    time), which makes this O(d); otherwise it sorts, O(d log d).
     """
-    times = np.asarray(times, dtype=np.float64)
-    start = np.asarray(values_at(float(times[0])), dtype=np.float64)
-    rank = np.empty(start.size, np.int64)
-    rank[np.argsort(start, kind="stable")] = np.arange(start.size)
-    states = []
-    for t in times:
-        values, inverse, mass = np.unique(np.asarray(values_at(float(t)), dtype=np.float64),
-                                          return_inverse=True, return_counts=True)
-        leftmost = np.full(values.size, start.size, np.int64)
+    ordered = values[order]
+    if ordered.size and not np.all(ordered[1:] >= ordered[:-1]):
+        rank = np.empty(order.size, np.int64)
+        rank[order] = np.arange(order.size)
+        position, inverse, mass = np.unique(values, return_inverse=True, return_counts=True)
+        leftmost = np.full(position.size, order.size, np.int64)
         np.minimum.at(leftmost, inverse.ravel(), rank)
-        states.append(FrameState(float(t), values, mass, leftmost))
-    return states
+        return FrameState(float(t), position, mass, leftmost)
+    starts = np.flatnonzero(ordered[1:] != ordered[:-1]) + 1
+    starts = np.concatenate(([0], starts)) if ordered.size else starts
+    mass = np.diff(np.append(starts, ordered.size))
+    return FrameState(float(t), ordered[starts], mass, starts.astype(np.int64))
+
+
+def _states_of_values(values_at, times) -> list[FrameState]:
+    """:func:`_state_of_values` at each time; ranks in the order at the first time."""
+    times = np.asarray(times, dtype=np.float64)
+    order = np.argsort(np.asarray(values_at(float(times[0])), dtype=np.float64), kind="stable")
+    return [_state_of_values(t, np.asarray(values_at(float(t)), dtype=np.float64), order)
+            for t in times]
 
 
 # ------------------------------------------------------------------ packing
@@ -476,10 +486,11 @@ def penalty_animation(path, lam: float, *, n_frames: int = N_FAMILY_FRAMES,
     drawn = np.argsort(start, kind="stable")[evenly_spaced(start.size, max_paths)]
     samples = np.union1d(times, frame_times(path.event_times, t_end, n=n_frames))
     paths, counts_sampled = [], []
+    order = np.argsort(start, kind="stable")
     for t in samples:
         values = np.asarray(path.coordinate(float(t)), dtype=np.float64)
         paths.append(values[drawn])
-        counts_sampled.append(np.unique(values).size)
+        counts_sampled.append(_state_of_values(t, values, order).position.size)
     paths = np.array(paths).T
     last = states[-1]  # each path is coloured like its group at λ
     at_end = np.asarray(path.coordinate(last.time), dtype=np.float64)[drawn]
