@@ -180,7 +180,7 @@ def test_torch_batch_float32_and_errors():
 
 
 # ---------------------------------------------------------------- the rounds
-@pytest.mark.parametrize("log_d", [10, 12])
+@pytest.mark.parametrize("log_d", [10, pytest.param(12, marks=pytest.mark.slow)])
 def test_rounds_within_log_cubed_on_every_family(log_d):
     # All families as the rows of ONE batch: a batch's rounds are at least each
     # row's own (every level waits for its longest search), so the bound on
