@@ -57,7 +57,7 @@ from importlib import resources
 import numpy as np
 from scipy.cluster.hierarchy import dendrogram
 
-from .figures import PALETTE, colour_index, evenly_spaced
+from .figures import COLOUR_HASH, PALETTE, colour_index, evenly_spaced
 from .page import plural
 from .timeline import cluster_count_steps, slider_end, time_axis_end
 
@@ -380,8 +380,8 @@ def _common(*, d, lam, t_end, position_range, max_marks, wall, axis_title, space
     return dict(
         d=int(d), lam=float(lam), t_end=float(t_end), max_marks=int(max_marks),
         position_range=[float(v) for v in position_range], axis_title=axis_title,
-        palette=list(PALETTE), wall=bool(wall), spacetime=spacetime, tree=tree,
-        shared_title=shared_title, density_bins=DENSITY_BINS,
+        palette=list(PALETTE), colour_hash=COLOUR_HASH, wall=bool(wall), spacetime=spacetime,
+        tree=tree, shared_title=shared_title, density_bins=DENSITY_BINS,
         arrays=dict(arrays, count_x=_array(count_x, "f8"), count_y=_array(count_y, "f8")),
     )
 

@@ -24,6 +24,7 @@ from plotly.subplots import make_subplots
 __all__ = [
     "MAX_DRAWN",
     "PALETTE",
+    "COLOUR_HASH",
     "colour_index",
     "group_colour",
     "log_axis",
@@ -36,13 +37,14 @@ __all__ = [
 MAX_DRAWN = 2000
 
 PALETTE = qualitative.Dark24
-_HASH = 7919  # a prime: neighbouring ranks land on unrelated colours
+#: Multiplier of the colour hash: a prime, so neighbouring ranks land on unrelated colours.
+COLOUR_HASH = 7919
 _MARGIN = dict(l=20, r=20, t=50, b=40)
 
 
 def colour_index(rank) -> np.ndarray:
     """Palette index of a cluster whose leftmost particle has sorted rank ``rank``."""
-    return (np.asarray(rank, dtype=np.int64) * _HASH) % len(PALETTE)
+    return (np.asarray(rank, dtype=np.int64) * COLOUR_HASH) % len(PALETTE)
 
 
 def group_colour(rank) -> str:

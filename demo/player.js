@@ -1,7 +1,8 @@
-// The particle player: draws the frames built by demo/animation.py on canvases.
+// The particle player: draws the data demo/animation.py embeds, on canvases.
 // Everything runs in the browser from the data embedded once: Play, Pause and
-// the time slider never talk to a server. Frame j shows the exact state at
-// DATA.times[j] (no interpolation between frames).
+// the time slider never talk to a server. Two modes:
+//   "events" (weight sharing R): the event log gives the exact state at ANY time t;
+//   "frames" (the family): frame j is the exact state at DATA.times[j], no interpolation.
 (function (root) {
   "use strict";
   const DATA = JSON.parse(root.querySelector("script.wsp-data").textContent);
@@ -252,11 +253,12 @@
   const nBins = DATA.density_bins;
   const binOf = (v) => Math.min(nBins - 1, Math.max(0, Math.floor(
     ((v / 2 - posLo / 2) / (posHi / 2 - posLo / 2)) * nBins)));
-  function note(n, onWall, dense) {
-    let text = n.toLocaleString("en-US") + (n === 1 ? " cluster" : " clusters");
-    if (DATA.wall) text += `, ${onWall.toLocaleString("en-US")} of ${DATA.d.toLocaleString("en-US")} on the wall at 0`;
-    if (dense) return text + `: more than ${DATA.max_marks.toLocaleString("en-US")} to draw, so the bars show the density of the ${DATA.d.toLocaleString("en-US")} particles`;
-    return text + " (disc area: particles in the cluster)";
+  const count = (n) => n.toLocaleString("en-US");
+  function note(n, dense) {  // as demo/animation.py's _frame_note (no wall in this mode)
+    const text = count(n) + (n === 1 ? " cluster" : " clusters");
+    if (!dense) return text + " (disc area: particles in the cluster)";
+    return text + `: more than ${count(DATA.max_marks)} to draw, so the bars show the ` +
+      `density of the ${count(DATA.d)} particles`;
   }
   let frameAt, tOf, posOfT, END;
   if (DATA.mode === "events") {
@@ -273,14 +275,14 @@
     END = DATA.end;
     frameAt = (t) => {
       const tt = Math.min(t, DATA.lam_max) / scale;
-      let n = 0, a = 0, onWall = 0;
+      let n = 0, a = 0;
       for (let g = 0; g < d; g++) {
         if (g < d - 1 && !(gap[g] > t)) continue;
         const m = g - a + 1;
         const v = d > 1 ? (d - 1 - a - g) / (d - 1) : 0;
         let x = ((prefix[g + 1] - prefix[a]) / m + tt * v) * scale;
         x = Math.min(Math.max(x, xs[0]), xs[d - 1]);
-        fx[n] = x; fm[n] = m; fc[n] = (a * 7919) % PALETTE.length;
+        fx[n] = x; fm[n] = m; fc[n] = (a * DATA.colour_hash) % PALETTE.length;
         n++; a = g + 1;
       }
       let density = null;
@@ -289,7 +291,7 @@
         for (let i = 0; i < n; i++) dens[binOf(fx[i])] += fm[i];
         density = dens;
       }
-      return { t, n, note: note(n, onWall, density !== null), x: fx, mass: fm, colour: fc,
+      return { t, n, note: note(n, density !== null), x: fx, mass: fm, colour: fc,
                count: density ? 0 : n, density };
     };
     tOf = (k) => (k >= DATA.steps ? END : (END * k) / DATA.steps);
