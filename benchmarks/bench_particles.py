@@ -71,7 +71,7 @@ def bench_numba(sizes, repeats, rng):
             "simulate": lambda: simulate(w),
             "sort_with_order": lambda: sort_with_order(w.reshape(1, d)),
             "event loop": lambda: event_loop(xs),
-        }, rounds=repeats)
+        }, rounds=repeats, calls=max(1, 100_000 // d))  # short rows: loops of calls
         t_argsort, t_sim = seconds["argsort"], seconds["simulate"]
         rows.append(dict(d=d, argsort_s=t_argsort, sort_s=seconds["sort"], simulate_s=t_sim,
                          ratio=t_sim / t_argsort, ratio_sort=t_sim / seconds["sort"],
