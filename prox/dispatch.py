@@ -174,6 +174,12 @@ def solve(w, strength, *, penalty: str = "ws", method: str = "auto") -> ProxResu
     >>> solve(np.array([3.0, -1.0, 0.5]), [1.0, 0.5, 0.5], penalty="owl").x
     array([ 2. , -0.5,  0. ])
     """
+    return ProxResult(*_solve(w, strength, penalty, method))
+
+
+def _solve(w, strength, penalty: str, method: str) -> tuple:
+    # solve() without the result object: (x, method, rounds, penalty). prox_ws
+    # calls it directly, which saves a frozen dataclass per call on short rows.
     penalty = _check_penalty(penalty)
     rules, table = _RULES[penalty], REGISTRY[penalty]
     w = check_weights(w)
@@ -194,7 +200,7 @@ def solve(w, strength, *, penalty: str = "ws", method: str = "auto") -> ProxResu
         from .autograd import attach_prox_gradient
 
         x = attach_prox_gradient(w, x)
-    return ProxResult(x=x, method=method, rounds=rounds, penalty=penalty)
+    return x, method, rounds, penalty
 
 
 def _grad_enabled() -> bool:
@@ -215,7 +221,7 @@ def prox_ws(w, lam, *, method: str = "auto"):
     >>> prox_ws(np.array([0.0, 1.0, 5.0]), 0.5)
     array([0.5, 1. , 4.5])
     """
-    return solve(w, lam, method=method).x
+    return _solve(w, lam, "ws", method)[0]
 
 
 class Solver:

@@ -80,9 +80,14 @@ def needs_scaling(magnitude: float, dtype) -> bool:
     smallest normal one (where subnormals lose digits). Inside that window a
     solver's partial sums of up to 2**62 terms stay finite and normal.
     """
-    info = np.finfo(dtype)
+    limits = _SCALING_LIMITS.get(dtype)
+    if limits is None:  # np.finfo costs more than the rest of the test: once per dtype
+        info = np.finfo(dtype)
+        limits = _SCALING_LIMITS[dtype] = (math.ldexp(float(info.max), -64),
+                                           math.ldexp(float(info.tiny), 64))
     if not math.isfinite(magnitude):
         return True
-    return magnitude > math.ldexp(float(info.max), -64) or (
-        0.0 < magnitude < math.ldexp(float(info.tiny), 64)
-    )
+    return magnitude > limits[0] or 0.0 < magnitude < limits[1]
+
+
+_SCALING_LIMITS: dict = {}  # dtype -> (upper, lower) bounds of needs_scaling's safe window
