@@ -65,7 +65,7 @@ def to_rows(w, kind: str):
     shape = tuple(w.shape)
     d = shape[-1]
     n_rows = math.prod(shape[:-1])
-    if is_torch_tensor(w):
+    if type(w) is not np.ndarray and is_torch_tensor(w):
         import torch
 
         dtype = result_dtype(w.dtype)
@@ -121,10 +121,6 @@ def largest_magnitude(rows) -> float:
     C-contiguous float ndarrays take one compiled pass (two numpy reductions
     cost microseconds of fixed overhead per call on short rows).
     """
-    if (
-        isinstance(rows, np.ndarray)
-        and rows.dtype in (np.float32, np.float64)
-        and rows.flags.c_contiguous
-    ):
-        return _largest_magnitude_flat(rows.reshape(-1))
+    if isinstance(rows, np.ndarray) and rows.dtype.char in "fd" and rows.flags.c_contiguous:
+        return _largest_magnitude_flat(rows.ravel())
     return max(float(rows.max()), -float(rows.min()))

@@ -44,6 +44,8 @@ def result_dtype(dtype):
     >>> result_dtype(np.dtype(np.float32)), result_dtype(np.dtype(np.int16))
     (dtype('float32'), dtype('float64'))
     """
+    if isinstance(dtype, np.dtype) and dtype.char in "fd":
+        return dtype  # the common case, without the checks below
     torch = sys.modules.get("torch")
     if torch is not None and isinstance(dtype, torch.dtype):
         return dtype if dtype in (torch.float32, torch.float64) else torch.float64
@@ -93,7 +95,7 @@ def check_weights(w, name: str = "w"):
     Raises ``TypeError`` for bool, complex, object, string and float16 dtypes and
     ``ValueError`` for NaN or infinite entries or a 0-d (scalar) input.
     """
-    if is_torch_tensor(w):
+    if type(w) is not np.ndarray and is_torch_tensor(w):
         import torch
 
         if w.dtype == torch.bool or w.is_complex() or w.dtype in (torch.float16, torch.bfloat16):
@@ -133,8 +135,8 @@ def _all_finite(array: np.ndarray) -> bool:
     One compiled pass (``np.isfinite(array).all()`` costs two array calls, a
     microsecond or more of fixed cost per prox on short rows).
     """
-    if array.dtype in (np.float32, np.float64) and array.flags.c_contiguous:
-        return bool(_finite_sum_is_zero(array.reshape(-1)))
+    if array.dtype.char in "fd" and array.flags.c_contiguous:
+        return bool(_finite_sum_is_zero(array.ravel()))
     return bool(np.isfinite(array).all())
 
 

@@ -133,7 +133,7 @@ def pava_kernel(keys, values, lam, order, out, index_bits):
 
 
 @numba.njit(cache=True)
-def _pava_in_one_call(rows, bits, lam, index_bits):
+def _pava_in_one_call(rows, lam, index_bits):
     # The steps of prox_pava_rows in one compiled call (allocations included),
     # for batches so small that the fixed cost of each call from Python would
     # dominate: numba's in-kernel sort stands in for numpy's.
@@ -143,7 +143,10 @@ def _pava_in_one_call(rows, bits, lam, index_bits):
     else:
         order = np.empty(rows.shape, np.int32)
     keys = np.empty(rows.shape, np.uint64)
-    pack_keys(bits, index_bits, keys)
+    if rows.itemsize == 4:
+        pack_keys(rows.view(np.uint32), index_bits, keys)
+    else:
+        pack_keys(rows.view(np.uint64), index_bits, keys)
     for r in range(rows.shape[0]):
         keys[r].sort()
     if rows.itemsize == 8:
@@ -163,10 +166,9 @@ def prox_pava_rows(rows: np.ndarray, lam: float):
     (the algorithm is sequential).
     """
     n_rows, d = rows.shape
-    single = rows.dtype == np.float32
+    single = rows.dtype.char == "f"
     if 2 <= d and rows.size <= ONE_CALL_SIZE:
-        bits = rows.view(np.uint32 if single else np.uint64)
-        return _pava_in_one_call(rows, bits, float(lam), index_bits_for(d)), None
+        return _pava_in_one_call(rows, float(lam), index_bits_for(d)), None
     out = np.empty_like(rows)
     if d <= 1 or rows.size == 0:
         out[...] = rows
