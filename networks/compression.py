@@ -59,6 +59,7 @@ __all__ = ["CompressionConfig", "KS", "METHODS", "kmeans_1d", "uniform_levels",
 RESULTS = Path(__file__).parent / "results"
 KS = (2, 4, 8, 16, 32)
 METHODS = ("wsr_target", "kmeans", "uniform", "l1", "ws_l1", "dwf2", "dwf3")
+SPARSE = ("l1", "ws_l1", "dwf2", "dwf3")
 FLOAT_BITS = 32
 #: Above this many distinct values, :func:`kmeans_1d` works on as many quantile bins.
 KMEANS_BINS = 512
@@ -119,8 +120,8 @@ def accuracy(model: nn.Module, x, y) -> float:
 
 
 def _loop(model, params, data, epochs, config, seed, after_step=None, on_epoch=None):
-    """SGD with momentum over ``params`` for ``epochs``; ``after_step(optimizer)`` each
-    step, ``on_epoch(epoch)`` after each epoch."""
+    """SGD with momentum over ``params`` (tensors or param groups) for ``epochs``;
+    ``after_step(optimizer)`` each step, ``on_epoch(epoch)`` after each epoch."""
     x, y = data[0], data[1]
     optimizer = torch.optim.SGD(params, lr=config.lr, momentum=config.momentum)
     generator = torch.Generator().manual_seed(seed)
@@ -334,16 +335,7 @@ def train_sparse(config, data, seed, method):
     plain = [p for p in model.parameters() if p.requires_grad]  # all but the factorized
     optimizer_params = [{"params": list(factorized.factors), "weight_decay": config.dwf_decay},
                         {"params": plain}]
-    x, y = data[0], data[1]
-    optimizer = torch.optim.SGD(optimizer_params, lr=fast.lr, momentum=config.momentum)
-    generator = torch.Generator().manual_seed(seed)
-    for _ in range(config.epochs):
-        order = torch.randperm(len(x), generator=generator)
-        for start in range(0, len(x), config.batch_size):
-            batch = order[start:start + config.batch_size]
-            optimizer.zero_grad()
-            nn.functional.cross_entropy(factorized(x[batch]), y[batch]).backward()
-            optimizer.step()
+    _loop(factorized, optimizer_params, data, config.epochs, fast, seed)
     return factorized.collapse()
 
 
@@ -405,7 +397,7 @@ def compress(config, data, seed, method, k, dense=None, sparse=None) -> dict:
     row["accuracy"] = accuracy(model, x_test, y_test)
     ws = weights(model)
     total = sum(w.numel() for w in ws)
-    if method in ("l1", "ws_l1", "dwf2", "dwf3"):
+    if method in SPARSE:
         row["bits_per_weight"] = sum(
             float((w != 0).sum()) * (FLOAT_BITS + math.ceil(math.log2(w.shape[1])))
             for w in ws) / total
@@ -430,7 +422,7 @@ def run_table(config: CompressionConfig, *, log=print) -> dict:
         dense = train_dense(config, data, seed)
         dense_acc.append(accuracy(dense, data[2], data[3]))
         sparse = {m: train_sparse(config, data, seed, m) for m in config.methods
-                  if m in ("l1", "ws_l1", "dwf2", "dwf3")}
+                  if m in SPARSE}
         for method in config.methods:
             for k in config.ks:
                 row = compress(config, data, seed, method, k, dense=dense,
@@ -474,16 +466,22 @@ def _mean_sd(values) -> str:
     return f"{values.mean():.3f} ± {sd:.3f}"
 
 
+def _unit(config: dict) -> str:
+    return "row" if config.get("scope") == "rows" else "layer"
+
+
 def markdown(table: dict, verdict: str = "") -> str:
     summary = table["summary"]
     ks = sorted({r["k"] for r in summary})
-    lines = ["# Compression at k values per layer: test accuracy (mean ± sd over seeds)", "",
+    unit = _unit(table["config"])
+    lines = [f"# Compression at k values per {unit}: test accuracy (mean ± sd over seeds)", "",
              f"Data {table['config']['data']}, network n_pixels-{table['config']['hidden']}-10, "
              f"{table['config']['epochs']} epochs + {table['config']['finetune_epochs']} of "
              f"fine-tuning, seeds {list(table['config']['seeds'])}; dense network: "
              f"{_mean_sd(table['dense_accuracy'])}. "
-             f"Run time {table['seconds']:.0f} s. Sparse methods: same bits per weight as k "
-             "values (value + index per nonzero).", "",
+             f"Run time {table['seconds']:.0f} s."
+             + (" Sparse methods: same bits per weight as k values (value + index per "
+                "nonzero)." if any(r["method"] in SPARSE for r in summary) else ""), "",
              "| method | " + " | ".join(f"k = {k}" for k in ks) + " |",
              "|---|" + "---|" * len(ks)]
     for method in [m for m in METHODS if any(r["method"] == m for r in summary)]:
@@ -520,7 +518,7 @@ def plot(table: dict, path, controller_histories: dict | None = None):
         axes[0].errorbar(ks, mean, yerr=sd, fmt=style, label=LABELS[method], capsize=3)
         axes[1].errorbar(bits, mean, yerr=sd, fmt=style, label=method, capsize=3)
     axes[0].set_xscale("log", base=2)
-    axes[0].set_xlabel("k (distinct values per layer; sparse: same bits)")
+    axes[0].set_xlabel(f"k (distinct values per {_unit(table['config'])}; sparse: same bits)")
     axes[1].set_xlabel("bits per weight")
     for ax in axes[:2]:
         ax.set_ylabel("test accuracy")
@@ -570,11 +568,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--scope", choices=("rows", "tensor"), default=defaults.scope)
     parser.add_argument("--hidden", type=int, default=defaults.hidden)
     parser.add_argument("--out", type=Path, default=RESULTS / "compression.json")
+    parser.add_argument("--render", action="store_true",
+                        help="only rewrite the .md and .png from the saved --out JSON (and "
+                             "its .verdict.md), no training")
     return parser
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    if args.render:
+        write_outputs(json.loads(args.out.read_text()), args.out)
+        return 0
     config = CompressionConfig(data=args.data, epochs=args.epochs, scope=args.scope,
                                hidden=args.hidden,
                                finetune_epochs=args.finetune_epochs, seeds=tuple(args.seeds),
@@ -584,12 +588,17 @@ def main(argv=None) -> int:
     table["command"] = "python -m networks.compression " + " ".join(argv or sys.argv[1:])
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(table, indent=1))
-    verdict_path = args.out.with_suffix(".verdict.md")
-    verdict = verdict_path.read_text() if verdict_path.exists() else ""
-    args.out.with_suffix(".md").write_text(markdown(table, verdict))
-    plot(table, args.out.with_suffix(".png"), table["controller"])
-    print(markdown(table, verdict))
+    write_outputs(table, args.out)
     return 0
+
+
+def write_outputs(table: dict, out: Path) -> None:
+    """``out`` with suffixes ``.md`` (with ``.verdict.md`` appended, if present) and ``.png``."""
+    verdict_path = out.with_suffix(".verdict.md")
+    verdict = verdict_path.read_text() if verdict_path.exists() else ""
+    out.with_suffix(".md").write_text(markdown(table, verdict))
+    plot(table, out.with_suffix(".png"), table.get("controller"))
+    print(markdown(table, verdict))
 
 
 if __name__ == "__main__":
