@@ -47,8 +47,8 @@ The integral term alone (``Kp = 0, nu = 0``) is gradient ascent on the
 multiplier, the ablation :data:`ASCENT`: it keeps raising the strength while
 rows have too many values, but the weights follow the strength with a delay
 (two groups meet only after the prox has pulled them together for several
-steps), so it overshoots, the count undershoots k, and it oscillates before it
-settles. The proportional term reacts to the *change* of the error and brakes
+steps), so it overshoots, the count falls below k, and it settles late. The
+proportional term reacts to the *change* of the error and brakes
 as soon as the error falls. The target itself falls geometrically from d
 values to k over ``warmup`` steps (:func:`scheduled_target`): with a target of
 k from the first step every controller winds up while the error is clipped and
