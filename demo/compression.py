@@ -89,7 +89,7 @@ def load_table(path=RESULTS) -> dict | None:
 
 def table_figures(table: dict) -> tuple[go.Figure, go.Figure]:
     """Test accuracy (mean +- sd over seeds) against k, and against bits per weight."""
-    from networks.compression import LABELS, METHODS
+    from networks.compression import LABELS, METHODS, SPARSE
 
     by_k, by_bits = go.Figure(), go.Figure()
     summary = table["summary"]
@@ -97,7 +97,7 @@ def table_figures(table: dict) -> tuple[go.Figure, go.Figure]:
         cells = [r for r in summary if r["method"] == method]
         error = {"type": "data", "array": [r["accuracy_sd"] for r in cells]}
         mean = [r["accuracy_mean"] for r in cells]
-        dash = None if method in ("wsr_target", "kmeans", "uniform") else "dash"
+        dash = "dash" if method in SPARSE else None
         by_k.add_trace(go.Scatter(x=[r["k"] for r in cells], y=mean, error_y=error,
                                   name=LABELS[method], line={"dash": dash}))
         by_bits.add_trace(go.Scatter(x=[r["bits_mean"] for r in cells], y=mean,

@@ -9,6 +9,10 @@ and 3 seeds (mean +- sd of the test accuracy):
     :class:`prox.training.WeightSharing` with ``max_values=k, scope="tensor"``:
     the strength is a νPI-controlled multiplier, ``finalize()`` leaves at most k
     values per layer, then the k shared values are fine-tuned with the groups frozen.
+``wsr_posthoc``
+    the prox path as a clustering: ``finalize()`` applied to the trained dense
+    network (each row / layer proxed at the strength that leaves k groups, group
+    means), then the shared values fine-tuned.
 ``kmeans``
     the dense network clustered layer by layer (exact 1-D k-means,
     :func:`kmeans_1d`), then the centroids fine-tuned (TensorFlow Model
@@ -58,7 +62,7 @@ __all__ = ["CompressionConfig", "KS", "METHODS", "kmeans_1d", "uniform_levels",
 
 RESULTS = Path(__file__).parent / "results"
 KS = (2, 4, 8, 16, 32)
-METHODS = ("wsr_target", "kmeans", "uniform", "l1", "ws_l1", "dwf2", "dwf3")
+METHODS = ("wsr_target", "wsr_posthoc", "kmeans", "uniform", "l1", "ws_l1", "dwf2", "dwf3")
 SPARSE = ("l1", "ws_l1", "dwf2", "dwf3")
 FLOAT_BITS = 32
 #: Above this many distinct values, :func:`kmeans_1d` works on as many quantile bins.
@@ -260,9 +264,14 @@ def train_wsr_target(config, data, seed, k, controller=None, on_epoch=None):
                             warmup=_steps(config, len(data[0])) // 2)
     _loop(model, model.parameters(), data, config.epochs, config, seed, sharing.step,
           None if on_epoch is None else (lambda epoch: on_epoch(epoch, sharing)))
-    labels = sharing.finalize()  # (rows, d) per parameter, ids 0..k-1 within each row
-    return model, sharing, [torch.from_numpy(a + k * np.arange(len(a))[:, None]).reshape(p.shape)
-                            for a, p in zip(labels, weights(model))]
+    labels = sharing.finalize()
+    return model, sharing, [_unique_ids(a, k, p) for a, p in zip(labels, weights(model))]
+
+
+def _unique_ids(labels: np.ndarray, k: int, tensor) -> torch.Tensor:
+    """``finalize()``'s labels ``(rows, d)``, ids 0..k-1 within each row, as ids unique
+    across rows, shaped like ``tensor`` (what :func:`finetune_shared` takes)."""
+    return torch.from_numpy(labels + k * np.arange(len(labels))[:, None]).reshape(tensor.shape)
 
 
 # --- sparsity ----------------------------------------------------------------------------
@@ -383,6 +392,11 @@ def compress(config, data, seed, method, k, dense=None, sparse=None) -> dict:
         model, sharing, labels = train_wsr_target(config, data, seed, k)
         row["accuracy_finalized"] = accuracy(model, x_test, y_test)
         finetune_shared(model, labels, data, config, seed)
+    elif method == "wsr_posthoc":
+        model = copy.deepcopy(dense)
+        labels = WeightSharing(weights(model), max_values=k, scope=config.scope).finalize()
+        finetune_shared(model, [_unique_ids(a, k, w) for a, w in zip(labels, weights(model))],
+                        data, config, seed)
     elif method in ("kmeans", "uniform"):
         model = copy.deepcopy(dense)
         labels = [_scope_labels(w, k, method, config.scope) for w in weights(model)]
@@ -452,6 +466,7 @@ def summarise(rows: list[dict]) -> list[dict]:
 # --- outputs -----------------------------------------------------------------------------
 
 LABELS = {"wsr_target": "WSR, νPI target k + finalize + fine-tune",
+          "wsr_posthoc": "WSR prox-path groups of the dense net (finalize) + fine-tune",
           "kmeans": "k-means clustering + fine-tuned centroids",
           "uniform": "uniform quantization to k levels + fine-tune",
           "l1": "L1 prox, pruned to equal bits",
@@ -514,7 +529,7 @@ def plot(table: dict, path, controller_histories: dict | None = None):
         mean = [r["accuracy_mean"] for r in cells]
         sd = [r["accuracy_sd"] for r in cells]
         bits = [r["bits_mean"] for r in cells]
-        style = "-o" if method in ("wsr_target", "kmeans", "uniform") else "--s"
+        style = "--s" if method in SPARSE else "-o"
         axes[0].errorbar(ks, mean, yerr=sd, fmt=style, label=LABELS[method], capsize=3)
         axes[1].errorbar(bits, mean, yerr=sd, fmt=style, label=method, capsize=3)
     axes[0].set_xscale("log", base=2)

@@ -83,7 +83,7 @@ def test_one_command_writes_the_table_and_plot(tmp_path):
     assert {(r["method"], r["k"]) for r in table["summary"]} == {
         (m, k) for m in C.METHODS for k in (2, 4)}
     for row in table["rows"]:
-        if row["method"] in ("wsr_target", "kmeans", "uniform"):
+        if row["method"] not in C.SPARSE:
             assert max(row["distinct_per_scope"]) <= row["k"]
             assert row["bits_per_weight"] <= C.bits_shared(row["k"], 64 * 16) + 1e-12
     assert set(table["controller"]) == {"pi", "ascent"}
