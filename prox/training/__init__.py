@@ -68,6 +68,16 @@ parameter's strength becomes a Lagrange multiplier moved by a νPI controller
     ...                                  # train as above
     sharing.finalize()                   # now <= 4 distinct values per row
 
+Each row has its own multiplier (``sharing.strengths()``), the target falls from
+d values to k over ``warmup`` steps, and ``sharing.controller.history`` records
+the strength, the error and the count at every step. Cost per step: one particle
+simulation per row on top of the prox. Under DistributedDataParallel every rank
+measures the same parameters, so the multipliers stay identical too; sharded
+parameters (DTensor) are not supported with ``max_values``. What it buys: the
+count is exact, but WSR's groups at small k are one central value and k - 1 small
+outer groups, and k-means clustering of a trained network keeps more accuracy at
+the same k (``networks/results/compression.md``).
+
 Distributed training
 --------------------
 * **DistributedDataParallel**: call ``step`` on every rank after
