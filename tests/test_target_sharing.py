@@ -221,3 +221,16 @@ def test_k4_per_row_keeps_accuracy_on_digits_and_kmeans_baseline():
     C.finetune_shared(dense, labels, data, config, seed=0)
     assert np.all(count_shared_values(C.weights(dense)[0].detach()) <= 4)
     assert C.accuracy(dense, data[2], data[3]) >= 0.95
+
+
+def test_a_group_edited_to_max_values_gets_its_multipliers():
+    torch.manual_seed(0)
+    layer = torch.nn.Linear(12, 3)
+    optimizer = torch.optim.SGD(layer.parameters(), lr=0.1)
+    sharing = WeightSharing(layer.parameters(), 0.01)
+    assert sharing.state_dict()["state"] == {}
+    sharing.param_groups[0]["max_values"] = 2
+    sharing.step(optimizer)
+    assert sharing.strengths()[0].shape == (3,)
+    assert sharing.strengths()[1] is None  # the bias is not shared
+    assert len(sharing.controller.history[0]["strength"]) == 1

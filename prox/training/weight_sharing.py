@@ -181,11 +181,17 @@ class WeightSharing:
         first = len(self.params)
         self.param_groups.append(group)
         if group["max_values"] is not None:
-            start = START_STRENGTH if group["strength"] is None else group["strength"]
             for offset, parameter in enumerate(group["params"]):
                 if self._shares(parameter, group):
-                    rows = as_rows(parameter.detach(), group["scope"]).shape[0]
-                    self.controller.add(first + offset, rows, start)
+                    self._control(first + offset, parameter, group)
+
+    def _control(self, key: int, parameter: torch.Tensor, group: dict) -> None:
+        """Give parameter ``key`` its row multipliers (a group that gained max_values too)."""
+        if is_dtensor(parameter):
+            raise TypeError("Invalid params: max_values works on plain tensors, not DTensor "
+                            "(sharded) parameters")
+        start = START_STRENGTH if group["strength"] is None else group["strength"]
+        self.controller.add(key, as_rows(parameter.detach(), group["scope"]).shape[0], start)
 
     @staticmethod
     def _check_group(group: dict, index: int) -> float | None:
@@ -229,8 +235,11 @@ class WeightSharing:
         plan = self._plan(optimizer_or_lr)
         controlled = [(key, p, g, lr) for key, p, g, lr, _ in plan
                       if g["max_values"] is not None and lr > 0]
+        for key, parameter, group, _ in controlled:
+            if key not in self.controller.theta:  # max_values set by editing param_groups
+                self._control(key, parameter, group)
         for key, parameter, group, lr in controlled:
-            rows = as_rows(_full(parameter), group["scope"])
+            rows = as_rows(parameter.detach(), group["scope"])
             lam = lr * self.controller.strength(key)
             target = self.controller.target(group["max_values"], rows.shape[1])
             self.controller.observe(key, sharing_violation(rows, target, lam), target)
@@ -244,7 +253,7 @@ class WeightSharing:
             elif lr * strength > 0:
                 prox_ws_(parameter, lr * strength, scope=group["scope"], method=group["method"])
         for key, parameter, group, _ in controlled:
-            counts = count_shared_values(as_rows(_full(parameter), group["scope"]))
+            counts = count_shared_values(as_rows(parameter.detach(), group["scope"]))
             self.controller.record(key, float(np.mean(counts)))
 
     def _plan(self, optimizer_or_lr) -> list[tuple]:
@@ -372,11 +381,6 @@ class WeightSharing:
             settings = ", ".join(f"{k}={v!r}" for k, v in group.items() if k != "params")
             lines.append(f"  group {index}: {len(group['params'])} params, {settings}")
         return "\n".join(lines + [")"])
-
-
-def _full(parameter: torch.Tensor) -> torch.Tensor:
-    """The whole parameter, detached (a DTensor is gathered: every rank sees the same)."""
-    return parameter.full_tensor().detach() if is_dtensor(parameter) else parameter.detach()
 
 
 def _check_flag(value) -> None:
