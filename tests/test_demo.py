@@ -381,6 +381,20 @@ def test_family_frames_are_the_exact_states_at_their_times(penalty):
         np.testing.assert_array_equal(mass[offsets[j]:offsets[j + 1]], counts)
 
 
+@pytest.mark.parametrize("later", [[3.0, 1.0, 1.0, 0.0], [1.0, 3.0, 0.0, 1.0]])
+def test_clusters_of_values_with_and_without_the_start_order(later):
+    # Runs of equal values when the order of the start is kept (first), sorting otherwise.
+    start = np.array([4.0, 2.0, 1.5, 0.5])
+    order = np.argsort(start, kind="stable")
+    state = animation._state_of_values(1.0, np.array(later), order)
+    values, counts = np.unique(later, return_counts=True)
+    np.testing.assert_array_equal(state.position, values)
+    np.testing.assert_array_equal(state.mass, counts)
+    rank = np.argsort(order)  # each particle's rank in the start order
+    named = [min(rank[np.array(later) == v]) for v in values]
+    np.testing.assert_array_equal(state.leftmost, named)
+
+
 def test_a_frame_with_too_many_clusters_draws_the_density():
     from demo.penalties import build_path
 
