@@ -292,6 +292,8 @@ def test_solver_results_survive_the_next_interaction(app_test):
     table = next(df.value for df in at.dataframe if "solver" in df.value.columns)
     skipped = table.set_index("solver").loc["lower_sets", "note"]
     assert skipped.startswith("skipped: one round per final block")
+    # The note, cut off in its column, is also printed in full below the table.
+    assert any(c.value == f"**lower_sets**: {skipped}" for c in at.caption)
     at.select_slider(key="grid_max").set_value(256).run()  # another interaction
     assert any("solver" in df.value.columns for df in at.dataframe)
     at.number_input(key="lam").set_value(1.5).run()  # another input: old results go
