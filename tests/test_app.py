@@ -284,6 +284,7 @@ def test_every_uploader_states_the_parsers_limit_in_its_drop_zone(app_test):
 
 
 # ------------------------------------------------------------------ compare
+@pytest.mark.slow  # every solver at d = 25,000
 def test_solver_results_survive_the_next_interaction(app_test):
     at = open_tab(app_test, "Compare")
     at.number_input(key="d").set_value(25_000).run()
