@@ -418,6 +418,18 @@ def test_export_writes_a_standalone_page(tmp_path):
     assert payload["d"] == 40 and payload["mode"] == "events"
 
 
+def test_the_committed_standalone_page_runs_the_current_player():
+    # docs/particles.html is written by `python -m demo.export docs/particles.html`;
+    # after a change to the player, write it again.
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "particles.html").read_text(
+        encoding="utf-8")
+    script = (Path(animation.__file__).parent / "player.js").read_text(encoding="utf-8")
+    body = script[: script.rindex("})(")]  # all but the element id it is called with
+    assert page.count(body) == 2
+
+
 def test_validation_figure_shows_the_residual():
     w = np.arange(10.0)
     exact = prox_ws(w, 1.0)
