@@ -152,3 +152,16 @@ def test_ci_runs_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text()
     assert test_command in ci
     assert ".venv/bin/ruff check ." in ci
+
+
+@pytest.mark.slow
+def test_the_wheel_ships_the_browser_player(tmp_path):
+    """demo/player.js is data, not a module: the wheel must carry it (package-data)."""
+    import zipfile
+
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+         "-w", str(tmp_path), str(ROOT)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    [wheel] = tmp_path.glob("*.whl")
+    assert "demo/player.js" in zipfile.ZipFile(wheel).namelist()
