@@ -2,12 +2,16 @@
 
     python -m benchmarks.bench_call_tax --json benchmarks/results/call_tax.json
 
-Two measurements, each a ratio to a reference timed in the same process,
-interleaved, median of ``--rounds``:
+Three measurements, each a ratio to a reference timed in the same process,
+interleaved, median of ``--rounds`` (process time for the single-threaded short
+rows, so that other processes holding the core do not count; wall time for the
+tensors, where waiting for cores is what is measured):
 
 * short rows: ``prox_ws`` on d = 100 (float64) against ``numpy.argsort`` of the
   same row and the users' recipe (argsort + ``scipy.optimize.isotonic_regression``);
   microseconds per call over a loop of calls;
+* stages: each step of one short-row ``prox_ws`` timed on its own (validation, conversion
+  to rows, overflow guard, the pava kernel call); the remainder is the dispatcher's Python;
 * tensors: ``prox_ws`` of a CPU ``torch.Tensor`` of shape (512, 784) float32
   (one layer of a digits network) against ``prox_ws`` of the same numpy array,
   with 0, 1 and 2 spinning processes that this script starts (each bounded by
@@ -46,10 +50,38 @@ def short_rows(rounds: int, d: int = 100) -> dict:
                  "argsort + isotonic_regression": recipe}
     for function in functions.values():
         function()
-    seconds = interleaved(functions, rounds=rounds, calls=2000)
+    seconds = interleaved(functions, rounds=rounds, calls=2000, clock=time.process_time)
     return {"d": d, "load": load_average(),
             "us": {name: 1e6 * s for name, s in seconds.items()},
             "prox_ws / argsort": seconds["prox_ws"] / seconds["argsort"]}
+
+
+def stages(rounds: int, d: int = 100) -> dict:
+    """Microseconds per call of each stage ``prox_ws`` goes through on one short row.
+
+    The stages are called on their own (same input, interleaved rounds); what
+    ``prox_ws`` costs beyond their sum is the dispatcher's own Python.
+    """
+    from prox._arrays import largest_magnitude, to_rows
+    from prox.scaling import needs_scaling
+    from prox.solvers.pava import prox_pava_rows
+    from prox.validation import check_strength, check_weights
+
+    w = np.random.default_rng(0).standard_normal(d)
+    rows = w.reshape(1, d)
+    functions = {
+        "prox_ws": lambda: prox_ws(w, 0.5),
+        "validation": lambda: (check_weights(w), check_strength(0.5)),
+        "to rows": lambda: to_rows(w, "numpy"),
+        "overflow guard": lambda: needs_scaling(largest_magnitude(rows) + 0.5, np.float64),
+        "pava kernel call": lambda: prox_pava_rows(rows, 0.5),
+        "argsort": lambda: np.argsort(w),
+    }
+    seconds = interleaved(functions, rounds=rounds, calls=2000, clock=time.process_time)
+    us = {name: 1e6 * value for name, value in seconds.items()}
+    parts = ("validation", "to rows", "overflow guard", "pava kernel call")
+    us["dispatcher (the rest)"] = us["prox_ws"] - sum(us[name] for name in parts)
+    return {"d": d, "load": load_average(), "us": us}
 
 
 def spinning(n: int, seconds: float) -> list:
@@ -97,6 +129,9 @@ def main(argv=None) -> None:
         [{"d": short["d"], **{k: round(v, 2) for k, v in short["us"].items()},
           "prox_ws / argsort": round(short["prox_ws / argsort"], 2), "load": short["load"]}],
         ["d", "prox_ws", "argsort", "argsort + isotonic_regression", "prox_ws / argsort", "load"]))
+    parts = stages(args.rounds)
+    print(markdown_table([{**{k: round(v, 2) for k, v in parts["us"].items()},
+                           "load": parts["load"]}], [*parts["us"], "load"]))
     rows = [tensors(args.rounds, n, args.spin_seconds) for n in args.spinners]
     print(markdown_table(
         [{"spinning processes": r["spinning processes"], "numpy (ms)": r["ms"]["numpy"],
@@ -104,7 +139,8 @@ def main(argv=None) -> None:
           "load": r["load"]} for r in rows],
         ["spinning processes", "numpy (ms)", "tensor (ms)", "tensor / numpy", "load"]))
     if args.json:
-        write_json(args.json, {"short rows (microseconds per call)": short, "tensors": rows})
+        write_json(args.json, {"short rows (microseconds per call)": short,
+                               "stages (microseconds per call)": parts, "tensors": rows})
 
 
 if __name__ == "__main__":

@@ -76,6 +76,10 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--threads", type=int, default=None,
                         help="torch.set_num_threads (default: torch's default)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--solvers", nargs="+", default=list(SOLVERS), choices=SOLVERS,
+                        help="the torch solvers to time (default: all)")
+    parser.add_argument("--inputs", nargs="+", default=None,
+                        help="input names to run (default: all of INPUTS)")
     args = parser.parse_args(argv)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
@@ -104,7 +108,8 @@ def main(argv=None) -> list[dict]:
         size, seconds = previous[key]
         return seconds * (d / size) ** 2 > args.budget
 
-    cases = [(k, kind, lam, make) for k in args.sizes for kind, lam, make in INPUTS]
+    cases = [(k, kind, lam, make) for k in args.sizes for kind, lam, make in INPUTS
+             if args.inputs is None or kind in args.inputs]
     rows = []
     for k, kind, lam, make in tqdm(cases, desc="bench_parallel", file=sys.stderr):
         d = 2**k
@@ -113,7 +118,7 @@ def main(argv=None) -> list[dict]:
                                   patience=PATIENCE)
         reference = solve(w, lam, method="pava").x
         tensor = torch.from_numpy(w)
-        for name in SOLVERS:
+        for name in args.solvers:
             row = {"log2_d": k, "d": d, "input": kind, "lam": lam, "solver": name,
                    "dc_bound": dc_bound(d) if name == "divide_conquer" else None}
             key = (kind, lam, name)
