@@ -4,13 +4,18 @@ Algorithm (docs/maths.md, 'Algorithms', sort + PAVA), per row of length d:
 
 1. Sort with permutation through packed uint64 keys (``_sort_keys``): one
    radix-sorted array of integers gives both the sorted values and the order.
+   float32 values are read back from the keys' high bits; float64 values are
+   gathered into sorted order by one branch-free pass first (staged in the
+   output row), so their cache misses overlap instead of stalling the stack pass.
 2. One forward stack pass over the sorted transform ``z_k = x_k + lam * c_k``
    (``transform.velocity_jit``): push ``z_k`` as a block, then pool it with the
    block before it while that block's mean is not below it.
 3. One backward pass over the final blocks scatters each block mean to the
    original positions of its members.
 
-Work O(d log d) (the sort) + O(d); depth O(d) (sequential).
+Work O(d log d) (the sort) + O(d); depth O(d) (sequential). Batches of at most
+``ONE_CALL_SIZE`` entries run all steps in one compiled call (numba's sort instead
+of numpy's), so a short row pays one call's fixed cost, not four.
 
 Memory. The kernel keeps its block stack inside the key buffer it has already
 read (the stack never outgrows the number of elements read), so besides input
