@@ -8,12 +8,17 @@ flattened convolution's output (``a`` channels):
     ``P -> P*a -> P*a`` fully connected, each layer followed by BatchNorm, ReLU and
     dropout; then each channel's ``P`` units are averaged (pooling over positions per
     channel) and a linear read-out maps the ``a`` channel means to the classes.
-    BatchNorm is per channel (statistics over the batch and the channel's ``P`` units),
-    so that the network *contains* the CNN: with each FC weight matrix set to the
-    unrolled convolution (:func:`networks.measures.unroll_conv`) it computes the CNN's
-    function exactly. ``batchnorm=False`` drops the BatchNorm layers (the check on the
+    BatchNorm is per unit, as in the paper's code (``norm="channel"`` pools each channel's
+    statistics instead). The network *contains* the CNN: with each FC weight matrix set
+    to the unrolled convolution (:func:`networks.measures.unroll_conv`) and each unit's
+    BatchNorm holding its channel's statistics, it computes the CNN's function exactly
+    (eval mode). Every model normalises the channel means with a BatchNorm before the
+    read-out (the means of a wide layer vary little between images at initialisation).
+    ``batchnorm=False`` drops the hidden layers' BatchNorm (the check on the
     effective-learning-rate confound: with BatchNorm after a layer, shrinking that
-    layer's weights only raises its effective learning rate).
+    layer's weights only raises its effective learning rate); the read-out's BatchNorm
+    stays, so a common rescaling of layer 2's weights *and* bias is still undone, but
+    one of layer 1's is not.
 ``ConvNet`` (the paper's CNN)
     the same with each FC layer replaced by a circular convolution (3x3 in 2-D, 5 taps
     in 1-D): ``9 a + 9 a^2`` weights instead of ``P^2 a (1 + a)``.

@@ -41,7 +41,7 @@ from __future__ import annotations
 import math
 import time
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import torch
@@ -379,7 +379,3 @@ def _measure(config, data, model, history, snap_steps, snaps, saved_units, secon
         )
     return RunResult(config, metrics, history)
 
-
-def with_seed(config: RunConfig, seed: int) -> RunConfig:
-    """The same configuration with another training seed."""
-    return replace(config, seed=seed)
