@@ -4,6 +4,7 @@ Examples::
 
     python -m networks run --data mnist1d --variant shuffled --model fc_wsr --seed 7
     python -m networks table          # the whole table, about 20 minutes on 2 cores
+    python -m networks table --adam --out networks/results/table_adam.json
 
 ``run`` trains one cell (one configuration, one seed) with the hyperparameters the saved
 table picked for that data set, variant and model (or the defaults if there is none);
@@ -48,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     table.add_argument("--epochs1d", type=int, default=None)
     table.add_argument("--quick", action="store_true",
                        help="a tiny table (8x8 digits, 1 epoch, 2 seeds) to check the pipeline")
+    table.add_argument("--adam", action="store_true",
+                       help="the alternative optimizer: Adam on shuffled MNIST-1D (fc, fc_wsr, "
+                            "fc_median); write it beside the main table with --out")
     table.add_argument("--out", type=Path, default=DEFAULT_TABLE)
     return parser
 
@@ -94,10 +98,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run":
             return _run_one(args)
         from .sweep_plot import filter_panels, plot_filters, plot_sweep
-        from .table import default_spec, markdown_table, quick_spec, timed_table
+        from .table import adam_spec, default_spec, markdown_table, quick_spec, timed_table
 
         if args.quick:
             spec = quick_spec(seeds=args.seeds)
+        elif args.adam:
+            spec = adam_spec(seeds=args.seeds)
         else:
             sizes = {k: getattr(args, k) for k in ("epochs14", "epochs1d")
                      if getattr(args, k) is not None}
@@ -113,8 +119,11 @@ def main(argv: list[str] | None = None) -> int:
     text = markdown_table(rows, meta=meta)
     markdown = args.out.with_suffix(".md")
     markdown.write_text(text)
-    figure = plot_sweep(sweep, args.out.with_name("sweep.png"))
-    filters = plot_filters(filter_panels(done, picks), args.out.with_name("filters.png"))
+    # table.json -> sweep.png, filters.png; table_adam.json -> sweep_adam.png, ...
+    figure = plot_sweep(sweep, args.out.with_name(args.out.stem.replace("table", "sweep")
+                                                  + ".png"))
+    filters = plot_filters(filter_panels(done, picks), args.out.with_name(
+        args.out.stem.replace("table", "filters") + ".png"))
     print(text)
     print(f"wrote {args.out}, {markdown}, {figure} and {filters} "
           f"({meta['wall_seconds']:.0f} s)")

@@ -348,6 +348,22 @@ def timed_table(spec: TableSpec, *, command: str, progress: bool = True, on_prog
     return done, picks, rows, sweep_points(done), meta
 
 
+ADAM_LR_GRID = (0.001, 0.003, 0.01)
+#: Adam's lr is about 300 times smaller than SGD's picks, so its strengths are larger
+#: for the same lam = lr * strength.
+ADAM_STRENGTH_GRID = (0.25, 0.5, 1.0, 2.0)
+
+
+def adam_spec(*, epochs1d: int = 20, seeds: int = 5) -> TableSpec:
+    """The alternative optimizer: Adam (cosine decay) on shuffled MNIST-1D, for FC, FC+WSR
+    and the median-drift control, selected the same way (``python -m networks table
+    --adam``, a few minutes)."""
+    base = RunConfig(data="mnist1d", variant="shuffled", epochs=epochs1d, channels=(4, 8),
+                     strength_ratio=0.1, optimizer="adam")
+    return TableSpec([Block(base, ("fc", "fc_wsr", "fc_median"), ADAM_LR_GRID,
+                            ADAM_STRENGTH_GRID)], seeds, notes=dict(optimizer="adam"))
+
+
 def quick_spec(*, seeds: int = 2) -> TableSpec:
     """A tiny table on the 8x8 digits (one channel, one epoch): checks the pipeline only."""
     base = RunConfig(data="digits8", variant="shuffled", epochs=1, channels=(1, 1),

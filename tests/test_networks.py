@@ -375,8 +375,9 @@ def test_cli_run_in_a_subprocess(tmp_path):
 def test_cli_quick_table_writes_rows_sweep_markdown_and_plot(tmp_path, capsys):
     from networks.__main__ import main
 
-    assert main(["table", "--quick", "--seeds", "2", "--out", str(tmp_path / "t.json")]) == 0
-    payload = json.loads((tmp_path / "t.json").read_text())
+    assert main(["table", "--quick", "--seeds", "2", "--out",
+                 str(tmp_path / "table_x.json")]) == 0
+    payload = json.loads((tmp_path / "table_x.json").read_text())
     rows = payload["rows"]
     assert {r["model"] for r in rows} == {"fc", "fc_wsr", "fc_l1", "cnn"}
     for row in rows:
@@ -386,8 +387,9 @@ def test_cli_quick_table_writes_rows_sweep_markdown_and_plot(tmp_path, capsys):
         assert row["seeds"] == 2
     strengths = [p["strength"] for p in payload["sweep"] if p["model"] == "fc_wsr"]
     assert len(strengths) >= 2 and strengths == sorted(strengths)
-    assert (tmp_path / "sweep.png").stat().st_size > 1000
-    assert "| digits8 | shuffled | fc_wsr |" in (tmp_path / "t.md").read_text()
+    assert (tmp_path / "sweep_x.png").stat().st_size > 1000
+    assert (tmp_path / "filters_x.png").stat().st_size > 1000
+    assert "| digits8 | shuffled | fc_wsr |" in (tmp_path / "table_x.md").read_text()
 
 
 def test_cli_reports_bad_arguments(capsys):
