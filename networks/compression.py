@@ -56,6 +56,8 @@ from prox import prox_ws_l1, soft_threshold
 from prox.sharing import count_shared_values
 from prox.training import WeightSharing
 
+from .measures import accuracy
+
 __all__ = ["CompressionConfig", "KS", "METHODS", "kmeans_1d", "uniform_levels",
            "bits_shared", "sparse_fraction", "train_dense", "train_wsr_target",
            "finetune_shared", "compress", "run_table", "markdown", "plot", "main"]
@@ -116,11 +118,6 @@ def weights(model: nn.Module) -> list[torch.Tensor]:
     class would read only a few hidden units.
     """
     return [model[0].weight]
-
-
-def accuracy(model: nn.Module, x, y) -> float:
-    with torch.no_grad():
-        return float((model(x).argmax(1) == y).float().mean())
 
 
 def _loop(model, params, data, epochs, config, seed, after_step=None, on_epoch=None):
