@@ -73,3 +73,7 @@ def render_compression(results_path=RESULTS) -> None:
         st.plotly_chart(by_k, key="fig_comp_by_k", config=PLOT_CONFIG)
     with c2:
         st.plotly_chart(by_bits, key="fig_comp_by_bits", config=PLOT_CONFIG)
+    png = Path(results_path).with_suffix(".png")
+    if png.exists():
+        with st.expander("The saved plot, with the multiplier of νPI and of gradient ascent"):
+            st.image(str(png))
