@@ -99,6 +99,14 @@ class WeightSharing:
     >>> sharing.step(optimizer)          # lam = 0.1 * 5.0 for every row
     >>> layer.weight.tolist()
     [[0.5, 1.0, 4.5]]
+
+    A target of k values per row instead of a strength (train as above, then)::
+
+    >>> wide = torch.nn.Linear(8, 2)
+    >>> sharing = WeightSharing([wide.weight], max_values=3)
+    >>> _ = sharing.finalize()                 # exact: at most 3 values per row
+    >>> [len(set(row)) <= 3 for row in wide.weight.tolist()]
+    [True, True]
     """
 
     def __init__(
