@@ -171,15 +171,31 @@ def check_theta(theta, d: int, name: str = "theta") -> np.ndarray:
     array = np.array(theta, dtype=np.float64)
     if array.shape != (d,):
         raise ValueError(f"Invalid {name}: expected shape ({d},), got shape {array.shape}")
-    if (array < 0).any():
-        i = int(np.argmax(array < 0))
+    negative, rise = _first_negative_and_rise(array)
+    if negative >= 0:
+        i = negative
         raise ValueError(f"Invalid {name}: entry {i} is {array[i]} (must be >= 0)")
-    rises = np.diff(array) > 0
-    if rises.any():
-        i = int(np.argmax(rises))
+    if rise >= 0:
+        i = rise
         raise ValueError(f"Invalid {name}: must be non-increasing, but entry {i} = {array[i]} "
                          f"< entry {i + 1} = {array[i + 1]}")
     return array
+
+
+@numba.njit(cache=True)
+def _first_negative_and_rise(theta):
+    # One pass instead of three array expressions (theta is as long as the rows):
+    # the first i with theta[i] < 0, and the first i with theta[i] < theta[i + 1]
+    # (-1 when there is none).
+    negative = rise = -1
+    for i in range(theta.shape[0]):
+        if negative < 0 and theta[i] < 0:
+            negative = i
+        if rise < 0 and i + 1 < theta.shape[0] and theta[i] < theta[i + 1]:
+            rise = i
+        if negative >= 0 and rise >= 0:
+            break
+    return negative, rise
 
 
 def check_method(method: str, known) -> str:
