@@ -15,6 +15,7 @@ from demo.views import (
     render_watch,
 )
 from demo.views.common import PLOT_CONFIG
+from demo.views.compression import render_compression
 
 st.set_page_config(page_title="Weight sharing as particles", layout="wide")
 st.title("Weight-sharing regularization as a particle system")
@@ -28,12 +29,19 @@ selection = render_sidebar()
 if selection is None:
     st.stop()
 
+
+def render_train_tab() -> None:
+    """Train: weight sharing inside a network, then compression to k values per row."""
+    render_train(plot_config=PLOT_CONFIG)
+    render_compression()
+
+
 # Tabs run lazily: only the open one is computed (the Compare tab times every solver).
 TABS = {
     "Watch": lambda: render_watch(selection),
     "Compare": lambda: render_compare(selection),
     "Validate": lambda: render_validate(selection),
-    "Train": lambda: render_train(plot_config=PLOT_CONFIG),
+    "Train": render_train_tab,
 }
 for tab, (name, render) in zip(st.tabs(list(TABS), key="tab", on_change="rerun"), TABS.items()):
     if tab.open:

@@ -50,6 +50,14 @@ def test_default_page_renders_the_watch_tab_only(app):
 
 
 @pytest.mark.slow  # times every solver, five runs each
+def test_train_tab_ends_with_the_compression_view(app_test):
+    at = open_tab(app_test.run(), "Train")
+    no_errors(at)
+    assert any("Compression" in h.value for h in at.subheader)
+    assert at.select_slider(key="comp_k").value == 4
+    assert at.button(key="comp_run") is not None
+
+
 def test_solver_table_lists_every_solver_when_compare_is_open(app_test):
     from prox import SOLVERS
 
