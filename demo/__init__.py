@@ -13,6 +13,7 @@ Logic (no Streamlit):
 * :mod:`demo.timeline`      the time axes' end and the exact step function of the groups
 * :mod:`demo.validate`      the Validate tab's table of the groups a candidate gets wrong
 * :mod:`demo.train_figures` the Train tab's figures of a saved training run
+* :mod:`demo.compression`   the compression view's live run (k values per row) and saved table
 * :mod:`demo.page`          a failing section of the page becomes a message; wording
 
 Views (Streamlit): :mod:`demo.views`, one render function per part of the page.

@@ -62,3 +62,11 @@ def test_readme_gives_the_two_commands():
     assert "streamlit run app.py" in text
     assert "python -m pytest" in text
     assert "python -m pytest" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_the_demo_package_docstring_lists_every_module():
+    root = Path(demo.__file__).parent
+    modules = {p.stem for p in root.glob("*.py") if not p.name.startswith("_")}
+    listed = set(re.findall(r":mod:`demo\.(\w+)`", demo.__doc__))
+    assert modules - listed == set(), f"demo/__init__.py does not list {modules - listed}"
+    assert listed - modules - {"views"} == set()
