@@ -452,7 +452,8 @@ class _FakeRunner:
 @pytest.mark.parametrize("peak, interior, searched", [
     (0.02, True, [0.01, 0.02, 0.04]),                 # interior at once
     (0.1, True, [0.01, 0.02, 0.04, 0.08, 0.16]),      # widened upward twice
-    (100.0, False, [0.01, 0.02, 0.04, 0.08, 0.16]),   # still at the edge after MAX_WIDEN
+    (0.5, True, [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28]),   # five times
+    (100.0, False, [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28]),  # edge after MAX_WIDEN
     (0.004, True, [0.0025, 0.005, 0.01, 0.02, 0.04]),  # widened downward twice
 ])
 def test_search_widens_the_grid_until_the_pick_is_interior(peak, interior, searched):
