@@ -15,12 +15,20 @@ import argparse
 import re
 import subprocess
 import sys
+import time
 
 import numpy as np
 from scipy.optimize import isotonic_regression
 from tqdm import tqdm
 
-from benchmarks.common import interleaved, load_average, markdown_table, simd_features, write_json
+from benchmarks.common import (
+    CLOCKS,
+    interleaved,
+    load_average,
+    markdown_table,
+    simd_features,
+    write_json,
+)
 from prox import SOLVERS, rank_velocities
 from prox.sort_keys import sort_plan
 
@@ -36,7 +44,7 @@ def scipy_alternative(w: np.ndarray, lam: float) -> np.ndarray:
     return out
 
 
-def run(sizes, dtypes, repeats: int, names=None) -> list[dict]:
+def run(sizes, dtypes, repeats: int, names=None, clock=time.perf_counter) -> list[dict]:
     """Median times of the CPU solvers, numpy.sort and numpy.argsort, interleaved per input.
 
     ``names``: the solvers to time (default every CPU solver of ``prox.SOLVERS``).
@@ -56,7 +64,7 @@ def run(sizes, dtypes, repeats: int, names=None) -> list[dict]:
         for lam in STRENGTHS:
             for name, solver in solvers.items():
                 functions[(name, lam)] = lambda solver=solver, lam=lam: solver(w, lam)
-        seconds = interleaved(functions, rounds=repeats)
+        seconds = interleaved(functions, rounds=repeats, clock=clock)
         load = load_average()
         sort_time, argsort_time = seconds.pop("np.sort"), seconds.pop("np.argsort")
         for (name, lam), solver_time in seconds.items():
@@ -112,6 +120,9 @@ def main(argv=None) -> None:
     parser.add_argument("--sizes", type=float, nargs="+", default=[1e3, 1e4, 1e5, 1e6, 1e7])
     parser.add_argument("--dtypes", nargs="+", default=["float32", "float64"])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
+                        help="wall time, or this process's CPU time (robust to other "
+                             "processes on the cores; counts every thread of torch)")
     parser.add_argument("--solvers", nargs="+", default=None,
                         help="CPU solvers to time (default: all of them)")
     parser.add_argument(
@@ -125,7 +136,8 @@ def main(argv=None) -> None:
         payload = {"memory": result}
     else:
         sizes = [int(d) for d in args.sizes]
-        rows = run(sizes, [np.dtype(t).type for t in args.dtypes], args.repeats, args.solvers)
+        rows = run(sizes, [np.dtype(t).type for t in args.dtypes], args.repeats, args.solvers,
+                   CLOCKS[args.clock])
         columns = [
             "d", "dtype", "lam", "solver", "x np.argsort", "x np.sort", "np.argsort / np.sort",
             "load",
@@ -134,7 +146,7 @@ def main(argv=None) -> None:
         simd = simd_features()
         print(f"SIMD level (numpy): {simd['best']} (found {', '.join(simd['found'])}); "
               f"sort plan: float32 {plans[32]['path']}, float64 {plans[64]['path']}; "
-              f"medians of {args.repeats} interleaved rounds")
+              f"medians of {args.repeats} interleaved rounds; clock: {args.clock}")
         print(markdown_table(rows, columns))
         payload = {"timings": rows, "sort plans": {str(k): v for k, v in plans.items()}}
     if args.json:

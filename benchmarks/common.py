@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 
 __all__ = [
-    "time_calls", "best_time", "interleaved", "load_average", "markdown_table", "write_json",
-    "environment",
+    "CLOCKS", "time_calls", "best_time", "interleaved", "load_average", "markdown_table",
+    "write_json", "environment",
 ]
 
 
@@ -38,6 +38,10 @@ def time_calls(function, *, repeats: int = 3, statistic=min, patience: float = m
         if sum(times) > patience:
             break
     return statistic(times), result
+
+
+#: The clocks a benchmark can time with: wall time, or this process's CPU time.
+CLOCKS = {"wall": time.perf_counter, "process": time.process_time}
 
 
 def interleaved(functions: dict, *, rounds: int = 5, calls: int = 1,
