@@ -62,17 +62,11 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from prox.transform import velocity_jit
+from prox.transform import run_velocity_jit
 
 from .heap import before, heapify, place, push, sink
 
 __all__ = ["simulate_sorted", "collision_time"]
-
-@numba.njit(inline="always", cache=True)
-def _mean_velocity(a, b, d):
-    # Mean velocity of ranks a .. b-1: the velocity of the middle rank.
-    return velocity_jit(0.5 * (a + b - 1), d)
-
 
 @numba.njit(cache=True)
 def collision_time(mean_a, a, b, mean_b, c, d):
@@ -162,7 +156,7 @@ def simulate_sorted(xs, t_stop, mean, nxt, prv, pos, ptime, htime, hpair,
             ev_head[n_events] = a
             ev_split[n_events] = b
             ev_stop[n_events] = c
-            ev_position[n_events] = mean[a] + t_now * _mean_velocity(a, c, d)
+            ev_position[n_events] = mean[a] + t_now * run_velocity_jit(a, c, d)
         n_events += 1
         # The two pairs touching the new cluster get new (earlier) times.
         later_right = later_left = False
@@ -216,7 +210,7 @@ def positions_from_clusters(xs, nxt, t, scale, out_sorted):
         total = 0.0
         for k in range(a, b):
             total += xs[k] / scale
-        value = total / (b - a) * scale + t * _mean_velocity(a, b, d)
+        value = total / (b - a) * scale + t * run_velocity_jit(a, b, d)
         for k in range(a, b):
             out_sorted[k] = value
         a = b

@@ -30,7 +30,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ..transform import velocity_jit
+from ..transform import run_velocity_jit, velocity_jit
 from ._sort_keys import index_bits_for, pack_keys, repair_truncated_runs, sorted_keys
 
 __all__ = ["prox_pava_rows", "pava_kernel"]
@@ -100,7 +100,7 @@ def pava_kernel(keys, values, lam, order, out, index_bits):
                 else:
                     prev_start = starts[prev_end - 1]
                 prev_mean = store[prev_end]
-                prev_fit = prev_mean + lam * velocity_jit(0.5 * (prev_start + prev_end), d)
+                prev_fit = prev_mean + lam * run_velocity_jit(prev_start, prev_end + 1, d)
                 if prev_fit < fit:
                     break
                 if prev_start == prev_end:
@@ -110,7 +110,7 @@ def pava_kernel(keys, values, lam, order, out, index_bits):
                 mean = prev_mean + (mean - prev_mean) * (size / (size + prev_size))
                 start = prev_start
                 size += prev_size
-                fit = mean + lam * velocity_jit(0.5 * (start + k), d)
+                fit = mean + lam * run_velocity_jit(start, k + 1, d)
             order_row[k] = index | flag if start == k else index
             store[k] = mean
             if start < k:
@@ -119,7 +119,7 @@ def pava_kernel(keys, values, lam, order, out, index_bits):
         end = d - 1
         while end >= 0:
             start = end if order_row[end] & flag else starts[end - 1]
-            mean = store[end] + lam * velocity_jit(0.5 * (start + end), d)
+            mean = store[end] + lam * run_velocity_jit(start, end + 1, d)
             for k in range(start, end + 1):
                 index = order_row[k] & ~flag
                 if aliased:
