@@ -131,9 +131,14 @@ def _imported_modules(path: Path) -> set[str]:
     return modules
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "prox").glob("*.py")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", sorted((ROOT / "prox").rglob("*.py")),
+                         ids=lambda p: str(p.relative_to(ROOT / "prox")))
 def test_prox_does_not_import_the_floors_above(path):
     above = {"particles", "demo", "networks", "app"}
+    if (ROOT / "prox" / "training") in path.parents:
+        # The training tools sit on the physics: max_values reads the exact strength for
+        # k groups off the merge tree (particles), imported at first use.
+        above.discard("particles")
     assert _imported_modules(path) & above == set()
     # Nor by import path in a string, as registries do ("package.module:function").
     assert re.search(r"\b(particles|demo|networks)(\.\w+)*:\w", path.read_text()) is None
