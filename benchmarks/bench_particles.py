@@ -30,8 +30,8 @@ import torch
 from tqdm import tqdm
 
 from benchmarks.common import interleaved, load_average, simd_features, time_calls
+from benchmarks.count_event_loop import event_loop
 from particles import simulate
-from particles.backends import numba_events
 from prox.sort_keys import sort_with_order
 from prox.worst_cases import cascade
 
@@ -42,16 +42,6 @@ def tree_height(linkage: np.ndarray) -> int:
     for j, (left, right) in enumerate(linkage[:, :2].astype(np.int64)):
         height[d + j] = 1 + max(height[left], height[right])
     return int(height.max())
-
-
-def event_loop(xs: np.ndarray) -> int:
-    """The Numba event loop alone on sorted float64 ``xs``, recording every event."""
-    d = xs.shape[0]
-    index = numba_events.index_dtype(d)
-    time, position = np.empty(d - 1), np.empty(d - 1)
-    head, split, stop = (np.empty(d - 1, index) for _ in range(3))
-    return numba_events.simulate_sorted(xs, np.inf, *numba_events.allocate(d).values(),
-                                        time, head, split, stop, position, True)
 
 
 def bench_numba(sizes, repeats, rng):
