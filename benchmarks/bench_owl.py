@@ -18,14 +18,7 @@ import time
 import numpy as np
 from tqdm import tqdm
 
-from benchmarks.common import (
-    CLOCKS,
-    interleaved,
-    load_average,
-    markdown_table,
-    simd_features,
-    write_json,
-)
+from benchmarks import common
 from prox.owl import OWL_SOLVERS, oscar_weights, prox_owl_reference
 
 
@@ -49,12 +42,12 @@ def run(sizes, dtypes, repeats: int, *, with_torch: bool, with_reference: bool,
                 tensor, theta)
         if with_reference:
             solvers["reference (argsort + SciPy)"] = lambda: prox_owl_reference(w, theta)
-        seconds = interleaved(solvers, rounds=repeats, clock=clock)
+        seconds = common.interleaved(solvers, rounds=repeats, clock=clock)
         argsort_time = seconds.pop("np.argsort")
         for name, solver_time in seconds.items():
             rows.append({"d": d, "dtype": np.dtype(dtype).name, "solver": name,
                          "seconds": solver_time, "x np.argsort": solver_time / argsort_time,
-                         "simd": simd_features()["best"], "load": load_average()})
+                         "simd": common.simd_features()["best"], "load": common.load_average()})
     return rows
 
 
@@ -64,20 +57,19 @@ def main(argv=None) -> None:
     parser.add_argument("--sizes", type=float, nargs="+", default=[1e5, 1e6, 1e7])
     parser.add_argument("--dtypes", nargs="+", default=["float32", "float64"])
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
-                        help="wall time, or this process's CPU time (robust to other "
-                             "processes on the cores; counts every thread of torch)")
+    common.add_clock_option(parser)
     parser.add_argument("--no-torch", action="store_true", help="skip the torch solver")
     parser.add_argument("--no-reference", action="store_true", help="skip the SciPy reference")
     parser.add_argument("--json", default=None, help="write the results here")
     args = parser.parse_args(argv)
     sizes = [int(d) for d in args.sizes]
     rows = run(sizes, args.dtypes, args.repeats, with_torch=not args.no_torch,
-               with_reference=not args.no_reference, clock=CLOCKS[args.clock])
-    print(f"SIMD level (numpy's CPU features): {simd_features()['best']}; clock: {args.clock}")
-    print(markdown_table(rows, ["d", "dtype", "solver", "seconds", "x np.argsort", "load"]))
+               with_reference=not args.no_reference, clock=common.CLOCKS[args.clock])
+    simd = common.simd_features()["best"]
+    print(f"SIMD level (numpy's CPU features): {simd}; clock: {args.clock}")
+    print(common.markdown_table(rows, ["d", "dtype", "solver", "seconds", "x np.argsort", "load"]))
     if args.json:
-        write_json(args.json, {"rows": rows, "simd": simd_features()["best"]})
+        common.write_json(args.json, {"rows": rows, "simd": common.simd_features()["best"]})
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from tqdm import tqdm
 
 from benchmarks.common import (
     CLOCKS,
+    add_clock_option,
     interleaved,
     load_average,
     markdown_table,
@@ -120,9 +121,7 @@ def main(argv=None) -> None:
     parser.add_argument("--sizes", type=float, nargs="+", default=[1e3, 1e4, 1e5, 1e6, 1e7])
     parser.add_argument("--dtypes", nargs="+", default=["float32", "float64"])
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
-                        help="wall time, or this process's CPU time (robust to other "
-                             "processes on the cores; counts every thread of torch)")
+    add_clock_option(parser)
     parser.add_argument("--solvers", nargs="+", default=None,
                         help="CPU solvers to time (default: all of them)")
     parser.add_argument(

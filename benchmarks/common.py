@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 
 __all__ = [
-    "CLOCKS", "time_calls", "best_time", "interleaved", "load_average", "markdown_table",
-    "write_json", "environment",
+    "CLOCKS", "add_clock_option", "time_calls", "best_time", "interleaved", "load_average",
+    "markdown_table", "write_json", "environment",
 ]
 
 
@@ -42,6 +42,13 @@ def time_calls(function, *, repeats: int = 3, statistic=min, patience: float = m
 
 #: The clocks a benchmark can time with: wall time, or this process's CPU time.
 CLOCKS = {"wall": time.perf_counter, "process": time.process_time}
+
+
+def add_clock_option(parser) -> None:
+    """Give an argparse parser ``--clock {process,wall}``; ``CLOCKS[args.clock]`` is the clock."""
+    parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
+                        help="wall time, or this process's CPU time (robust to other "
+                             "processes on the cores; counts every thread of torch)")
 
 
 def interleaved(functions: dict, *, rounds: int = 5, calls: int = 1,

@@ -11,6 +11,8 @@ difference of their totals over d - 1 merges is the loop's cost per merge::
     done
     python -m benchmarks.count_event_loop --per-merge 2e5 /tmp/cg.0 /tmp/cg.1
 
+(run ``argsort`` instead of ``1`` counts ``numpy.argsort`` of the same row, per element).
+
 ``--LL`` is set to a 1 MB L2 (cachegrind models two levels); the host's last
 level (often tens of MB, shared) is not what a merge misses on this scale.
 Run the pair with Numba's cache warm (once without valgrind first), or the
@@ -55,12 +57,14 @@ def main(argv=None) -> None:
         return
     from prox.sort_keys import sort_with_order
 
-    d, run = int(float(argv[0])), argv[1] == "1"
+    d, run = int(float(argv[0])), argv[1]
     w = np.random.default_rng(0).standard_normal(d)
-    event_loop(np.sort(w[:1000]))  # load the compiled kernels in both runs
+    event_loop(np.sort(w[:1000]))  # load the compiled kernels in every run
     _, xs = sort_with_order(w.reshape(1, d))
-    if run:
+    if run == "1":
         event_loop(np.ascontiguousarray(xs[0]))
+    elif run == "argsort":  # the reference, counted the same way
+        np.argsort(w)
 
 
 if __name__ == "__main__":
