@@ -3,7 +3,7 @@
 Examples::
 
     python -m networks run --data mnist1d --variant shuffled --model fc_wsr --seed 7
-    python -m networks table          # the whole table, about 20 minutes on 2 cores
+    python -m networks table          # the whole table, 9-25 minutes on 2 shared cores
     python -m networks table --adam --out networks/results/table_adam.json
 
 ``run`` trains one cell (one configuration, one seed) with the hyperparameters the saved
