@@ -162,11 +162,16 @@ def test_ci_runs_the_readme_test_command():
 @pytest.mark.slow
 def test_the_wheel_ships_the_browser_player(tmp_path):
     """demo/player.js is data, not a module: the wheel must carry it (package-data)."""
+    import shutil
     import zipfile
 
+    # Build from a copy: setuptools writes build/ and *.egg-info next to the sources.
+    source = tmp_path / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "*.egg-info", "__pycache__", "results", "*.ipynb", "docs"))
     done = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(tmp_path), str(ROOT)], capture_output=True, text=True)
+         "-w", str(tmp_path / "dist"), str(source)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    [wheel] = tmp_path.glob("*.whl")
+    [wheel] = (tmp_path / "dist").glob("*.whl")
     assert "demo/player.js" in zipfile.ZipFile(wheel).namelist()
