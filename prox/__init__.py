@@ -15,7 +15,7 @@ Public API (the maths: docs/maths.md)::
     check_prox(w, lam, candidate)    how far a claimed prox is from the exact one
 
 ``SOLVERS`` holds prox's own solvers and those of every installed package that
-declares itself under the ``prox.solvers`` entry-point group (this project's
+declares itself under the ``prox.plugins`` entry-point group (this project's
 ``particles`` adds ``"events"``): such packages call :func:`register_solver`
 when imported, and prox imports them the first time ``SOLVERS`` is listed or
 asked for a name it does not hold (``SOLVERS["events"]``, ``method="events"``),

@@ -23,7 +23,7 @@ Kernels named by import path (``"package.module:function"``) are imported on
 first use, so importing ``prox`` does not import torch. Other packages add
 their solvers with :func:`prox.register_solver` when they are imported; prox
 itself knows only its own, and imports the packages declared under the
-``prox.solvers`` entry-point group (:func:`load_plugins`) only when a name it
+``prox.plugins`` entry-point group (:func:`load_plugins`) only when a name it
 does not know is asked for or the whole table is read, so ``import prox``
 stays light.
 """
@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 #: The entry-point group under which installed packages declare their solvers.
-PLUGIN_GROUP = "prox.solvers"
+PLUGIN_GROUP = "prox.plugins"
 
 _plugins = {"loaded": False}
 

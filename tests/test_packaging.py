@@ -109,7 +109,7 @@ def test_packages_import_outside_the_checkout(tmp_path):
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
     program = (
         "import prox\n"
-        "assert 'events' in prox.SOLVERS, 'the prox.solvers entry point was not loaded'\n"
+        "assert 'events' in prox.SOLVERS, 'the prox.plugins entry point was not loaded'\n"
         "import particles, demo\n"
         "print(prox.__file__, particles.__file__, demo.__file__, sep='\\n')\n"
     )
@@ -175,3 +175,14 @@ def test_the_wheel_ships_the_browser_player(tmp_path):
     assert done.returncode == 0, done.stderr
     [wheel] = (tmp_path / "dist").glob("*.whl")
     assert "demo/player.js" in zipfile.ZipFile(wheel).namelist()
+
+
+def test_the_plugin_group_is_not_the_name_of_a_module():
+    """The entry-point group and the prox.solvers subpackage must not share a name."""
+    import importlib.util
+
+    from prox._registry import PLUGIN_GROUP
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert PLUGIN_GROUP in project["project"]["entry-points"]
+    assert importlib.util.find_spec(PLUGIN_GROUP) is None
