@@ -25,6 +25,22 @@ def charts(at) -> dict:
     return {c.proto.id: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
 
 
+def chart(at, key: str) -> dict:
+    """The figure spec of the chart whose widget key is ``key``."""
+    return next(spec for chart_id, spec in charts(at).items() if chart_id.endswith(key))
+
+
+def plotly_values(array):
+    """A Plotly JSON array as numpy: a plain list or a typed array ``{"dtype", "bdata"}``."""
+    import base64
+
+    import numpy as np
+
+    if isinstance(array, dict):
+        return np.frombuffer(base64.b64decode(array["bdata"]), dtype=array["dtype"])
+    return np.asarray(array)
+
+
 def players(at) -> list[dict]:
     """The payload of every animation player (an ``st.iframe``) on the page."""
     return [payload_of(frame.proto.srcdoc) for frame in at.get("iframe")]

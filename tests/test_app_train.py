@@ -7,8 +7,6 @@ live run takes a second. Widgets are found by key; ``.run()`` follows every inte
 """
 from __future__ import annotations
 
-import base64
-import json
 from dataclasses import replace
 
 import numpy as np
@@ -18,6 +16,7 @@ pytest.importorskip("streamlit")
 
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
+from app_helpers import chart, charts, metric, no_errors, plotly_values  # noqa: E402
 from demo.train_figures import (  # noqa: E402
     accuracy_figure,
     distinct_figure,
@@ -41,30 +40,6 @@ def _tab(path):
     render_train(path)
 
 
-def _no_errors(at) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-
-
-def _charts(at) -> dict:
-    return {c.proto.id: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
-
-
-def _chart(at, key: str) -> dict:
-    return next(spec for chart_id, spec in _charts(at).items() if chart_id.endswith(key))
-
-
-def _values(array) -> np.ndarray:
-    """A plotly JSON array: a plain list or a typed array ``{"dtype", "bdata"}``."""
-    if isinstance(array, dict):
-        return np.frombuffer(base64.b64decode(array["bdata"]), dtype=array["dtype"])
-    return np.asarray(array)
-
-
-def _metric(at, label: str) -> str:
-    return next(m.value for m in at.metric if m.label == label)
-
-
 @pytest.fixture(scope="module")
 def tiny_runs():
     configs = [TINY, replace(TINY, strength=0.01), replace(TINY, model="fc", strength=0.0),
@@ -86,29 +61,29 @@ def _tab_app(path) -> AppTest:
 def test_app_has_a_train_tab_drawing_the_saved_runs():
     at = AppTest.from_file(str(DEFAULT_TABLE.parents[2] / "app.py"),
                            default_timeout=TIMEOUT).run()
-    _no_errors(at)
+    no_errors(at)
     assert "Train" in [t.label for t in at.tabs]
     at.session_state["tab"] = "Train"  # tabs render lazily: open it
     at.run()
-    _no_errors(at)
+    no_errors(at)
     if not DEFAULT_TABLE.exists():
         return
     # it opens on the paper's question at a strength where the weights visibly merged
     assert at.selectbox(key="train_variant").value == "shuffled"
     assert at.selectbox(key="train_model").value == "fc_wsr"
     assert any("choice on validation" in c.value for c in at.caption)
-    ids = "".join(_charts(at))
+    ids = "".join(charts(at))
     for key in ("fig_train_accuracy", "fig_train_filters", "fig_train_distinct",
                 "fig_train_particles"):
         assert key in ids
-    distinct = int(_metric(at, "distinct values, layer 1").replace(",", ""))
+    distinct = int(metric(at, "distinct values, layer 1").replace(",", ""))
     assert distinct < 0.75 * 196 * 2 * 196  # merged: the default is a merging strength
 
 
 # ------------------------------------------------------------------ the tab alone
 def test_the_tab_opens_where_the_weights_merged(results_file, tiny_runs):
     at = _tab_app(results_file)
-    _no_errors(at)
+    no_errors(at)
     assert at.selectbox(key="train_data").value == "digits8"
     assert at.selectbox(key="train_variant").options == ["plain", "shuffled"]
     assert at.selectbox(key="train_model").value == "fc_wsr"
@@ -116,49 +91,49 @@ def test_the_tab_opens_where_the_weights_merged(results_file, tiny_runs):
     assert at.selectbox(key="train_strength").value == 5.0  # the merged one
     expected = tiny_runs[0].metrics
     assert expected["distinct_layer1"] < 0.75 * expected["weights_layer1"]
-    assert _metric(at, "test accuracy") == f"{expected['test_acc']:.3f}"
-    assert _metric(at, "distinct values, layer 1") == f"{expected['distinct_layer1']:,}"
-    filters = _chart(at, "fig_train_filters")
+    assert metric(at, "test accuracy") == f"{expected['test_acc']:.3f}"
+    assert metric(at, "distinct values, layer 1") == f"{expected['distinct_layer1']:,}"
+    filters = chart(at, "fig_train_filters")
     assert "un-permuted" in filters["layout"]["title"]["text"]
     assert sum(t["type"] == "heatmap" for t in filters["data"]) == len(
         tiny_runs[0].history["filters"])
 
     at.selectbox(key="train_model").set_value("cnn").run()
     assert at.selectbox(key="train_strength").options == ["none"]
-    assert _metric(at, "distinct values, layer 1") == "10"  # 9 kernel values and the zero
+    assert metric(at, "distinct values, layer 1") == "10"  # 9 kernel values and the zero
 
 
 def test_particle_view_follows_the_step_slider_and_the_set(results_file):
     at = _tab_app(results_file)
-    title = _chart(at, "fig_train_particles")["layout"]["title"]["text"]
+    title = chart(at, "fig_train_particles")["layout"]["title"]["text"]
     assert "one neuron" in title and "at the end" in title
     at.slider(key="train_step").set_value(0).run()
-    start = _chart(at, "fig_train_particles")["layout"]["title"]["text"]
+    start = chart(at, "fig_train_particles")["layout"]["title"]["text"]
     assert "at step 0" in start and start != title
     at.radio(key="train_particles_which").set_value("whole layer (subsampled)").run()
-    _no_errors(at)
-    assert "whole layer" in _chart(at, "fig_train_particles")["layout"]["title"]["text"]
+    no_errors(at)
+    assert "whole layer" in chart(at, "fig_train_particles")["layout"]["title"]["text"]
 
 
 def test_live_run_trains_and_shows_sharing_rising(results_file):
     at = _tab_app(results_file)
     at.number_input(key="train_live_epochs").set_value(2).run()
     at.button(key="train_live_run").click().run()
-    _no_errors(at)
+    no_errors(at)
     assert at.radio(key="train_source").value == "live run"
     assert any("2 epochs" in c.value for c in at.caption)
-    distinct = _chart(at, "fig_train_distinct")["data"][0]
-    assert list(_values(distinct["x"])) == [1, 2]
-    layer1 = _values(distinct["y"])
+    distinct = chart(at, "fig_train_distinct")["data"][0]
+    assert list(plotly_values(distinct["x"])) == [1, 2]
+    layer1 = plotly_values(distinct["y"])
     assert layer1[-1] < 0.5 * 64 * 64  # strength 5: most weights merged
     at.radio(key="train_source").set_value("saved run").run()
-    saved = _chart(at, "fig_train_accuracy")["data"][0]["x"]
-    assert list(_values(saved)) == list(range(1, TINY.epochs + 1))
+    saved = chart(at, "fig_train_accuracy")["data"][0]["x"]
+    assert list(plotly_values(saved)) == list(range(1, TINY.epochs + 1))
 
 
 def test_missing_results_file_is_a_message_not_a_traceback(tmp_path):
     at = _tab_app(tmp_path / "none.json")
-    _no_errors(at)
+    no_errors(at)
     assert any("python -m networks table" in i.value for i in at.info)
     assert at.button(key="train_live_run")
 
