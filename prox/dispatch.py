@@ -14,6 +14,7 @@ when they are imported.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -221,7 +222,50 @@ def prox_ws(w, lam, *, method: str = "auto"):
     >>> prox_ws(np.array([0.0, 1.0, 5.0]), 0.5)
     array([0.5, 1. , 4.5])
     """
+    if type(w) is np.ndarray and type(method) is str and (method == "auto" or method == "pava"):
+        x = _short_ndarray_prox(w, lam)
+        if x is not None:
+            return x
     return _solve(w, lam, "ws", method)[0]
+
+
+# The fast path of prox_ws. A call on a short row spends microseconds in the
+# dispatcher's Python and in four crossings into compiled code (finiteness,
+# max|w|, the kernel, ...), several times the kernel's own work. The common
+# case, a float32/float64 ndarray of at most ONE_CALL_SIZE entries and a real
+# lam with method "auto" or "pava", takes one compiled call instead
+# (prox.solvers.pava.prox_short_checked); it runs the same steps in the same
+# order, so results are the same bits. Anything else, and any input that would
+# raise or need the overflow guard, goes through _solve unchanged.
+_WS_TABLE = REGISTRY["ws"]
+_BUILTIN_PAVA = dict.get(_WS_TABLE, "pava")  # a replaced "pava" disables the fast path
+_FLOAT32, _FLOAT64 = np.dtype(np.float32), np.dtype(np.float64)
+_FAST_LAM_TYPES = (float, int, np.float64, np.float32)  # what float() converts exactly
+_pava = None  # prox.solvers.pava, imported on first use (import prox stays light)
+
+
+def _short_ndarray_prox(w: np.ndarray, lam):
+    """``prox_ws(w, lam)`` by the fast path, or None where the general path must run."""
+    global _pava
+    if _pava is None:
+        from .solvers import pava as _pava
+    dtype = w.dtype
+    if not (dtype is _FLOAT64 or dtype is _FLOAT32) or not 1 <= w.ndim <= 2:
+        return None
+    if not 0 < w.size <= _pava.ONE_CALL_SIZE or type(lam) not in _FAST_LAM_TYPES:
+        return None
+    if dict.get(_WS_TABLE, "pava") is not _BUILTIN_PAVA:
+        return None
+    try:
+        lam = float(lam)
+    except OverflowError:  # an int beyond float range: the general path says so
+        return None
+    if not 0.0 <= lam < math.inf:  # negative, inf or NaN: the general path raises
+        return None
+    if not w.flags.c_contiguous:
+        w = np.ascontiguousarray(w)
+    status, x = _pava.prox_short_checked(w, lam, _pava.index_bits_for(w.shape[-1]))
+    return x if status == _pava.SHORT_DONE else None
 
 
 class Solver:

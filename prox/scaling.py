@@ -19,8 +19,8 @@ import numpy as np
 
 from .validation import is_torch_tensor
 
-__all__ = ["power_of_two_scale", "power_of_two_scales", "needs_scaling", "pooled_mean",
-           "pooled_mean_jit"]
+__all__ = ["power_of_two_scale", "power_of_two_scales", "needs_scaling", "safe_window",
+           "outside_window", "outside_window_jit", "pooled_mean", "pooled_mean_jit"]
 
 
 def power_of_two_scale(value: float) -> float:
@@ -77,17 +77,33 @@ def needs_scaling(magnitude: float, dtype) -> bool:
 
     True when ``magnitude`` (e.g. ``max|w| + lam``, computed without overflow)
     is within 2**64 of the largest finite value, or below 2**-64 times the
-    smallest normal one (where subnormals lose digits). Inside that window a
-    solver's partial sums of up to 2**62 terms stay finite and normal.
+    smallest normal one (where subnormals lose digits), or not finite. Inside
+    that window a solver's partial sums of up to 2**62 terms stay finite and normal.
     """
+    return outside_window(magnitude, *safe_window(dtype))
+
+
+def safe_window(dtype) -> tuple[float, float]:
+    """``(upper, lower)``: the magnitudes :func:`needs_scaling` accepts for ``dtype`` lie in
+    ``[lower, upper]`` (or are 0)."""
     limits = _SCALING_LIMITS.get(dtype)
     if limits is None:  # np.finfo costs more than the rest of the test: once per dtype
         info = np.finfo(dtype)
         limits = _SCALING_LIMITS[dtype] = (math.ldexp(float(info.max), -64),
                                            math.ldexp(float(info.tiny), 64))
-    if not math.isfinite(magnitude):
-        return True
-    return magnitude > limits[0] or 0.0 < magnitude < limits[1]
+    return limits
 
+
+def outside_window(magnitude, upper, lower):
+    """The test of :func:`needs_scaling` against a window from :func:`safe_window`.
+
+    ``not magnitude <= upper`` is also true for inf and NaN. Inside Numba kernels
+    use :data:`outside_window_jit`.
+    """
+    return not magnitude <= upper or 0.0 < magnitude < lower
+
+
+#: :func:`outside_window` compiled for use inside Numba kernels (same code).
+outside_window_jit = numba.njit(inline="always", cache=True)(outside_window)
 
 _SCALING_LIMITS: dict = {}  # dtype -> (upper, lower) bounds of needs_scaling's safe window

@@ -30,10 +30,13 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from .._arrays import _largest_magnitude_flat
+from ..scaling import outside_window_jit, safe_window
 from ..transform import run_velocity_jit, velocity_jit
+from ..validation import _finite_sum_is_zero
 from ._sort_keys import index_bits_for, pack_keys, repair_truncated_runs, sorted_keys
 
-__all__ = ["prox_pava_rows", "pava_kernel"]
+__all__ = ["prox_pava_rows", "pava_kernel", "prox_short_checked"]
 
 _U64 = np.uint64
 
@@ -162,6 +165,40 @@ def _pava_in_one_call(rows, lam, index_bits):
 
 #: Batches of at most this many entries are solved in one compiled call.
 ONE_CALL_SIZE = 2048
+
+#: Status codes of :func:`prox_short_checked`: the prox is returned; ``w`` has a
+#: NaN or an infinite entry; ``max(max|w|, lam)`` needs the overflow guard.
+SHORT_DONE, SHORT_NOT_FINITE, SHORT_NEEDS_SCALING = 0, 1, 2
+# The window of magnitudes that need no overflow guard. Numpy kernels compute
+# in float64 whatever the input dtype, so float64's window serves both.
+_SAFE_UPPER, _SAFE_LOWER = safe_window(np.float64)
+
+
+@numba.njit(cache=True)
+def prox_short_checked(w, lam, index_bits):
+    """``(status, prox)`` of a short batch, with the dispatcher's checks, in one compiled call.
+
+    ``w``: C-contiguous float32/float64 ndarray, 1-D or 2-D, of at most
+    :data:`ONE_CALL_SIZE` entries (not modified); ``lam``: a float, finite and
+    >= 0; ``index_bits``: ``index_bits_for(w.shape[-1])``. The steps and their
+    order are the dispatcher's: finiteness of ``w``, the identity for rows of
+    length <= 1 or ``lam == 0`` (a copy), the overflow-guard test on
+    ``max(max|w|, lam)``, then :func:`_pava_in_one_call`. Status
+    :data:`SHORT_DONE` comes with the prox of each row (shape of ``w``);
+    :data:`SHORT_NOT_FINITE` and :data:`SHORT_NEEDS_SCALING` with an unused
+    array: the caller then takes the general path, which raises or scales.
+    One call from Python instead of four saves microseconds on short rows.
+    """
+    flat = w.ravel()
+    if not _finite_sum_is_zero(flat):
+        return SHORT_NOT_FINITE, np.empty_like(w)
+    d = w.shape[-1]
+    if d <= 1 or lam == 0.0:
+        return SHORT_DONE, w.copy()
+    if outside_window_jit(max(_largest_magnitude_flat(flat), lam), _SAFE_UPPER, _SAFE_LOWER):
+        return SHORT_NEEDS_SCALING, np.empty_like(w)
+    out = _pava_in_one_call(flat.reshape((flat.size // d, d)), lam, index_bits)
+    return SHORT_DONE, out.reshape(w.shape)
 
 
 def prox_pava_rows(rows: np.ndarray, lam: float):
