@@ -10,8 +10,9 @@ tensors, where waiting for cores is what is measured):
 * short rows: ``prox_ws`` on d = 100 (float64) against ``numpy.argsort`` of the
   same row and the users' recipe (argsort + ``scipy.optimize.isotonic_regression``);
   microseconds per call over a loop of calls;
-* stages: each step of one short-row ``prox_ws`` timed on its own (validation, conversion
-  to rows, overflow guard, the pava kernel call); the remainder is the dispatcher's Python;
+* stages: where one short-row ``prox_ws`` spends its time (its one compiled call,
+  the fixed cost of such a call, the Python around it) beside the general
+  dispatcher (``solve``), which takes each step as a separate call;
 * tensors: ``prox_ws`` of a CPU ``torch.Tensor`` of shape (512, 784) float32
   (one layer of a digits network) against ``prox_ws`` of the same numpy array,
   with 0, 1 and 2 spinning processes that this script starts (each bounded by
@@ -57,30 +58,40 @@ def short_rows(rounds: int, d: int = 100) -> dict:
 
 
 def stages(rounds: int, d: int = 100) -> dict:
-    """Microseconds per call of each stage ``prox_ws`` goes through on one short row.
+    """Microseconds per call of each stage of one short-row ``prox_ws`` (its fast path).
 
-    The stages are called on their own (same input, interleaved rounds); what
-    ``prox_ws`` costs beyond their sum is the dispatcher's own Python.
+    ``prox_ws`` on a short float ndarray makes one compiled call
+    (``prox.solvers.pava.prox_short_checked``: finiteness, overflow-guard test,
+    sort + PAVA). Timed on their own (same input, interleaved rounds): that
+    call, and an empty compiled call with the same arguments, which measures
+    the fixed cost of crossing from Python into Numba and back with a new array.
+    Derived: the compiled work (call minus empty call) and the fast path's own
+    Python (``prox_ws`` minus the call). ``solve`` takes the general dispatcher
+    (validation, conversion to rows, overflow guard and kernel as separate steps).
     """
-    from prox._arrays import largest_magnitude, to_rows
-    from prox.scaling import needs_scaling
-    from prox.solvers.pava import prox_pava_rows
-    from prox.validation import check_strength, check_weights
+    import numba
+
+    from prox import solve
+    from prox.solvers.pava import prox_short_checked
+
+    @numba.njit
+    def empty_call(w, lam):
+        return 0, np.empty_like(w)
 
     w = np.random.default_rng(0).standard_normal(d)
-    rows = w.reshape(1, d)
     functions = {
         "prox_ws": lambda: prox_ws(w, 0.5),
-        "validation": lambda: (check_weights(w), check_strength(0.5)),
-        "to rows": lambda: to_rows(w, "numpy"),
-        "overflow guard": lambda: needs_scaling(largest_magnitude(rows) + 0.5, np.float64),
-        "pava kernel call": lambda: prox_pava_rows(rows, 0.5),
+        "compiled call": lambda: prox_short_checked(w, 0.5),
+        "empty compiled call": lambda: empty_call(w, 0.5),
+        "general path (solve)": lambda: solve(w, 0.5),
         "argsort": lambda: np.argsort(w),
     }
+    for function in functions.values():
+        function()  # compile
     seconds = interleaved(functions, rounds=rounds, calls=2000, clock=time.process_time)
     us = {name: 1e6 * value for name, value in seconds.items()}
-    parts = ("validation", "to rows", "overflow guard", "pava kernel call")
-    us["dispatcher (the rest)"] = us["prox_ws"] - sum(us[name] for name in parts)
+    us["compiled work"] = us["compiled call"] - us["empty compiled call"]
+    us["fast path's Python"] = us["prox_ws"] - us["compiled call"]
     return {"d": d, "load": load_average(), "us": us}
 
 

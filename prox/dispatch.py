@@ -264,7 +264,7 @@ def _short_ndarray_prox(w: np.ndarray, lam):
         return None
     if not w.flags.c_contiguous:
         w = np.ascontiguousarray(w)
-    status, x = _pava.prox_short_checked(w, lam, _pava.index_bits_for(w.shape[-1]))
+    status, x = _pava.prox_short_checked(w, lam)
     return x if status == _pava.SHORT_DONE else None
 
 

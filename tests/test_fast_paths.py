@@ -176,3 +176,10 @@ def test_fast_path_only_for_the_builtin_pava(monkeypatch):
     assert _short_ndarray_prox(w, 0.5) is None
     np.testing.assert_array_equal(prox_ws(w, 0.5), w + 1.0)
     np.testing.assert_array_equal(prox_ws(w, 0.5, method="pava"), w + 1.0)
+
+
+def test_short_index_bits_is_index_bits_for():
+    from prox.solvers._sort_keys import index_bits_for
+
+    for d in range(1, 2 * pava.ONE_CALL_SIZE + 2):
+        assert pava.short_index_bits(d) == index_bits_for(d), d

@@ -36,7 +36,7 @@ from ..transform import run_velocity_jit, velocity_jit
 from ..validation import _finite_sum_is_zero
 from ._sort_keys import index_bits_for, pack_keys, repair_truncated_runs, sorted_keys
 
-__all__ = ["prox_pava_rows", "pava_kernel", "prox_short_checked"]
+__all__ = ["prox_pava_rows", "pava_kernel", "prox_short_checked", "short_index_bits"]
 
 _U64 = np.uint64
 
@@ -175,15 +175,24 @@ _SAFE_UPPER, _SAFE_LOWER = safe_window(np.float64)
 
 
 @numba.njit(cache=True)
-def prox_short_checked(w, lam, index_bits):
+def short_index_bits(d):
+    """:func:`index_bits_for` compiled (Numba has no ``int.bit_length``): the
+    fewest bits, at least 1, that hold every index ``0 .. d-1``."""
+    bits = 1
+    while (1 << bits) < d:
+        bits += 1
+    return bits
+
+
+@numba.njit(cache=True)
+def prox_short_checked(w, lam):
     """``(status, prox)`` of a short batch, with the dispatcher's checks, in one compiled call.
 
     ``w``: C-contiguous float32/float64 ndarray, 1-D or 2-D, of at most
     :data:`ONE_CALL_SIZE` entries (not modified); ``lam``: a float, finite and
-    >= 0; ``index_bits``: ``index_bits_for(w.shape[-1])``. The steps and their
-    order are the dispatcher's: finiteness of ``w``, the identity for rows of
-    length <= 1 or ``lam == 0`` (a copy), the overflow-guard test on
-    ``max(max|w|, lam)``, then :func:`_pava_in_one_call`. Status
+    >= 0. The steps and their order are the dispatcher's: finiteness of ``w``,
+    the identity for rows of length <= 1 or ``lam == 0`` (a copy), the
+    overflow-guard test on ``max(max|w|, lam)``, then :func:`_pava_in_one_call`. Status
     :data:`SHORT_DONE` comes with the prox of each row (shape of ``w``);
     :data:`SHORT_NOT_FINITE` and :data:`SHORT_NEEDS_SCALING` with an unused
     array: the caller then takes the general path, which raises or scales.
@@ -197,7 +206,7 @@ def prox_short_checked(w, lam, index_bits):
         return SHORT_DONE, w.copy()
     if outside_window_jit(max(_largest_magnitude_flat(flat), lam), _SAFE_UPPER, _SAFE_LOWER):
         return SHORT_NEEDS_SCALING, np.empty_like(w)
-    out = _pava_in_one_call(flat.reshape((flat.size // d, d)), lam, index_bits)
+    out = _pava_in_one_call(flat.reshape((flat.size // d, d)), lam, short_index_bits(d))
     return SHORT_DONE, out.reshape(w.shape)
 
 
