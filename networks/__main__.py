@@ -7,7 +7,8 @@ Examples::
     python -m networks table --adam --out networks/results/table_adam.json
 
 ``run`` trains one cell (one configuration, one seed) with the hyperparameters the saved
-table picked for that data set, variant and model (or the defaults if there is none);
+table picked for that data set, variant and model (or the defaults if there is none;
+then a model with a penalty needs ``--strength``, exit status 2 without it);
 ``--strength``, ``--lr`` and ``--epochs`` override them. Its last stdout line is a JSON
 object with ``test_accuracy``, ``distinct_layer1`` and the other final measures.
 
@@ -68,12 +69,16 @@ def picked_config(table: Path, data: str, variant: str, model: str) -> RunConfig
     return None
 
 
-def _run_one(args) -> int:
+def _run_one(args, parser: argparse.ArgumentParser) -> int:
     config = picked_config(args.table, args.data, args.variant, args.model)
     if config is None:
         config = (RunConfig.reference(args.model, variant=args.variant)
                   if args.model in ("mlp_ref", "cnn_ref") else
                   RunConfig(data=args.data, variant=args.variant, model=args.model))
+        # The default strength is 0: a penalised model would silently train unpenalised.
+        if config.penalty != "none" and args.strength is None:
+            parser.error(f"the table {str(args.table)!r} has no row for data {args.data!r}, "
+                         f"variant {args.variant!r}, model {args.model!r}: pass --strength")
     changes = {k: getattr(args, k) for k in ("strength", "lr", "epochs")
                if getattr(args, k) is not None}
     config = replace(config, seed=args.seed, **changes)
@@ -92,11 +97,12 @@ def main(argv: list[str] | None = None) -> int:
         from .compression import main as compression_main
 
         return compression_main(argv[1:])
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     command = "python -m networks " + shlex.join(argv)
     try:
         if args.command == "run":
-            return _run_one(args)
+            return _run_one(args, parser)
         from .sweep_plot import filter_panels, plot_filters, plot_sweep
         from .table import adam_spec, default_spec, markdown_table, quick_spec, timed_table
 

@@ -392,6 +392,19 @@ def test_cli_quick_table_writes_rows_sweep_markdown_and_plot(tmp_path, capsys):
     assert "| digits8 | shuffled | fc_wsr |" in (tmp_path / "table_x.md").read_text()
 
 
+def test_cli_run_without_a_table_row_needs_a_strength_for_a_penalised_model(tmp_path, capsys):
+    from networks.__main__ import main
+
+    args = ["run", "--data", "digits8", "--variant", "shuffled", "--model", "fc_wsr",
+            "--epochs", "1", "--table", str(tmp_path / "none.json")]
+    with pytest.raises(SystemExit) as exit_:
+        main(args)
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "--strength" in err
+    assert all(name in err for name in ("'digits8'", "'shuffled'", "'fc_wsr'"))
+
+
 def test_cli_reports_bad_arguments(capsys):
     from networks.__main__ import main
 
