@@ -80,7 +80,8 @@ def needs_scaling(magnitude: float, dtype) -> bool:
     smallest normal one (where subnormals lose digits), or not finite. Inside
     that window a solver's partial sums of up to 2**62 terms stay finite and normal.
     """
-    return outside_window(magnitude, *safe_window(dtype))
+    upper, lower = _SCALING_LIMITS.get(dtype) or safe_window(dtype)
+    return outside_window(magnitude, upper, lower)
 
 
 def safe_window(dtype) -> tuple[float, float]:
