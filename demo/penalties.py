@@ -37,6 +37,7 @@ from .figures import MAX_DRAWN, evenly_spaced
 __all__ = [
     "PENALTIES",
     "OWL_SHAPES",
+    "CUSTOM_THETA",
     "PenaltyPath",
     "make_theta",
     "growl_matrix",
@@ -54,6 +55,8 @@ PENALTIES = ("WSR", "WSR + L1", "OSCAR", "OWL", "GrOWL")
 #: Shapes of the OWL weights theta (all scaled so that theta_1 = 1).
 OWL_SHAPES = ("Linear decay", "SLOPE (Benjamini-Hochberg, q = 0.1)", "Lasso (constant)",
               "Top third", "Custom (paste)")
+#: The default pasted theta (ten values; :func:`make_theta` repeats the last one up to d).
+CUSTOM_THETA = "1, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1"
 #: Largest GrOWL matrix the app builds (rows).
 MAX_GROWL_ROWS = 200
 
@@ -83,6 +86,9 @@ class PenaltyPath:
 def make_theta(shape: str, d: int, custom: str | None = None) -> np.ndarray:
     """OWL weights of one of :data:`OWL_SHAPES` (theta_1 = 1; custom: pasted numbers).
 
+    ``custom`` holds 1 to ``d`` non-increasing numbers >= 0; fewer than ``d`` are
+    extended to length ``d`` by repeating the last one (so a short list such as
+    :data:`CUSTOM_THETA` is valid for every ``d`` >= its length).
     Raises ValueError naming theta for an unknown shape or bad pasted weights.
     """
     ranks = np.arange(1, d + 1, dtype=np.float64)
@@ -106,6 +112,8 @@ def make_theta(shape: str, d: int, custom: str | None = None) -> np.ndarray:
             values = parse_vector(custom, min_entries=1)
         except ValueError as error:
             raise ValueError(f"Invalid theta: {error}") from None
+        if values.ndim == 1 and 0 < values.size < d:  # the tail repeats the last value
+            values = np.concatenate([values, np.full(d - values.size, values[-1])])
         return check_theta(values, d)
     raise ValueError(f"Invalid theta shape: {shape!r}; expected one of {OWL_SHAPES}")
 

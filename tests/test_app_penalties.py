@@ -62,6 +62,15 @@ def test_owl_shapes_and_bad_custom_theta_become_messages(app_test):
     assert player["mode"] == "events" and not player["wall"]
 
 
+@pytest.mark.parametrize("d", [2, 10, 3000])
+def test_default_custom_theta_is_valid_for_every_d(d):
+    from demo.views.penalty import _default_theta
+
+    theta = penalties.make_theta("Custom (paste)", d, _default_theta(d))
+    expected = np.r_[np.linspace(1.0, 0.1, 10)[:d], np.full(max(d - 10, 0), 0.1)]
+    np.testing.assert_allclose(theta, expected, rtol=1e-12)
+
+
 def test_growl_with_too_many_columns_is_a_message(app_test):
     at = app_test.run()
     at.selectbox(key="penalty").set_value("GrOWL").run()
@@ -104,8 +113,10 @@ def test_theta_shapes():
                                   [3.0, 2.0, 2.0])
     with pytest.raises(ValueError, match="Invalid theta: must be non-increasing"):
         penalties.make_theta("Custom (paste)", 3, "1, 2, 3")
+    np.testing.assert_array_equal(penalties.make_theta("Custom (paste)", 3, "1, 0.5"),
+                                  [1.0, 0.5, 0.5])  # the tail repeats the last value
     with pytest.raises(ValueError, match=r"Invalid theta: expected shape \(3,\)"):
-        penalties.make_theta("Custom (paste)", 3, "1, 0.5")
+        penalties.make_theta("Custom (paste)", 3, "1, 0.5, 0.2, 0.1")
     with pytest.raises(ValueError, match="Invalid theta"):
         penalties.make_theta("Custom (paste)", 3, "")
     with pytest.raises(ValueError, match="Invalid theta shape"):

@@ -36,13 +36,26 @@ def controls(penalty: str, d: int) -> dict:
                                        key="penalty_theta_shape")
         if params["shape"] == "Custom (paste)":
             params["custom"] = st.text_area(
-                f"θ: {d} non-increasing numbers ≥ 0", key="penalty_theta_text",
-                value=", ".join(f"{v:.3g}" for v in np.linspace(1.0, 0.1, d)[:2000]))
+                f"θ: up to {d} non-increasing numbers ≥ 0", key="penalty_theta_text",
+                value=_default_theta(d),
+                help=f"θ₁ ≥ θ₂ ≥ … ≥ 0. Fewer than {d} numbers: the last one repeats for "
+                     "the remaining ranks (the default, 1 down to 0.1, is θ = 0.1 from "
+                     "rank 10 on).")
     if penalty == "GrOWL":
         params["cols"] = st.number_input(
             "columns of the GrOWL matrix (rows: consecutive runs of w)", min_value=1,
             max_value=64, value=4, step=1, key="penalty_cols")
     return params
+
+
+def _default_theta(d: int) -> str:
+    """The pasted θ shown first: :data:`demo.penalties.CUSTOM_THETA`, cut to ``d`` numbers
+    when ``d`` is smaller (valid for every ``d``; shorter ones are padded).
+
+    >>> _default_theta(3)
+    '1, 0.9, 0.8'
+    """
+    return ", ".join(penalties.CUSTOM_THETA.split(", ")[:d])
 
 
 @st.cache_resource(max_entries=8, show_spinner="Simulating the particles...")
