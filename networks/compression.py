@@ -211,12 +211,14 @@ def uniform_levels(values, k: int) -> np.ndarray:
 def _set_group_means(tensor: torch.Tensor, labels: torch.Tensor, level_values=None) -> None:
     """Give every group of ``labels`` (same shape) one value: its mean, or ``level_values``."""
     flat = tensor.detach().reshape(-1)
-    index = labels.reshape(-1)
-    n = int(index.max()) + 1
+    n = int(labels.max()) + 1
+    # Labels come from NumPy (CPU); the sums live where the weights live (CPU or GPU).
+    index = labels.reshape(-1).to(flat.device)
     if level_values is None:
-        sums = torch.zeros(n, dtype=flat.dtype).index_add_(0, index, flat)
-        counts = torch.zeros(n, dtype=flat.dtype).index_add_(0, index, torch.ones_like(flat))
+        sums = flat.new_zeros(n).index_add_(0, index, flat)
+        counts = flat.new_zeros(n).index_add_(0, index, torch.ones_like(flat))
         level_values = sums / counts.clamp(min=1)
+    level_values = torch.as_tensor(level_values, dtype=flat.dtype, device=flat.device)
     with torch.no_grad():
         tensor.copy_(level_values[index].reshape(tensor.shape))
 
@@ -243,7 +245,7 @@ def _view(tensor, scope) -> torch.Tensor:
 def _scope_labels(tensor, k, method, scope) -> torch.Tensor:
     rows = _view(tensor, scope)
     pick = kmeans_1d if method == "kmeans" else uniform_levels
-    labels = np.stack([pick(row.numpy(), k) + r * k for r, row in enumerate(rows)])
+    labels = np.stack([pick(row.cpu().numpy(), k) + r * k for r, row in enumerate(rows)])
     return torch.from_numpy(labels).reshape(tensor.shape)
 
 

@@ -58,6 +58,19 @@ def test_uniform_levels_and_bits():
     assert fraction * (32 + 8) == pytest.approx(bits)  # value + ceil(log2 196) index bits
 
 
+def test_group_means_stay_on_the_weights_device():
+    # The labels come from NumPy (CPU); the "meta" device stands in for a GPU: any
+    # buffer made on the CPU beside the weights raises "expected ... same device".
+    labels = torch.arange(24).reshape(4, 6) // 5
+    w = torch.randn(4, 6, device="meta")
+    C._set_group_means(w, labels)
+    assert w.device.type == "meta" and w.shape == (4, 6)
+    cpu = torch.arange(24, dtype=torch.float64).reshape(4, 6)
+    C._set_group_means(cpu, labels)  # and on the CPU each group holds its mean
+    np.testing.assert_allclose(cpu.reshape(-1), [2.0] * 5 + [7.0] * 5 + [12.0] * 5
+                               + [17.0] * 5 + [21.5] * 4)
+
+
 @pytest.mark.slow
 def test_finetune_shared_keeps_the_groups():
     config = C.CompressionConfig(data="digits8", hidden=16, epochs=1, finetune_epochs=1)
