@@ -5,7 +5,9 @@ One dispatcher for every penalty (:data:`prox._registry.PENALTIES`):
 the strength (``lam`` for weight sharing, ``theta`` for OWL), picks the solver,
 applies the overflow guard and the dtype policy, and returns a
 :class:`ProxResult`. :func:`prox_ws` and :func:`prox.owl.prox_owl` are its
-two faces.
+two faces. ``prox_ws`` first tries a fast path for its common call (a short
+float ndarray, one compiled call, the same bits and errors; see
+``_short_ndarray_prox``).
 
 Also the registration hook :func:`register_solver`, through which packages
 built on prox (the particle simulation, for one) add their algorithms to
@@ -229,9 +231,10 @@ def prox_ws(w, lam, *, method: str = "auto"):
     return _solve(w, lam, "ws", method)[0]
 
 
-# The fast path of prox_ws. A call on a short row spends microseconds in the
-# dispatcher's Python and in four crossings into compiled code (finiteness,
-# max|w|, the kernel, ...), several times the kernel's own work. The common
+# The fast path of prox_ws. Through _solve, a call on a short row spends
+# microseconds in the dispatcher's Python (checks, rules, conversion to rows)
+# and in three crossings into compiled code (finiteness, max|w|, the kernel),
+# several times the kernel's own work. The common
 # case, a float32/float64 ndarray of at most ONE_CALL_SIZE entries and a real
 # lam with method "auto" or "pava", takes one compiled call instead
 # (prox.solvers.pava.prox_short_checked); it runs the same steps in the same
@@ -240,7 +243,8 @@ def prox_ws(w, lam, *, method: str = "auto"):
 _WS_TABLE = REGISTRY["ws"]
 _BUILTIN_PAVA = dict.get(_WS_TABLE, "pava")  # a replaced "pava" disables the fast path
 _FLOAT32, _FLOAT64 = np.dtype(np.float32), np.dtype(np.float64)
-_FAST_LAM_TYPES = (float, int, np.float64, np.float32)  # what float() converts exactly
+_FAST_DTYPES = (_FLOAT32, _FLOAT64)  # native byte order only, like Numba
+_FAST_LAM_TYPES = (float, int, np.float64, np.float32)  # float() reads them like check_strength
 _pava = None  # prox.solvers.pava, imported on first use (import prox stays light)
 
 
@@ -250,7 +254,10 @@ def _short_ndarray_prox(w: np.ndarray, lam):
     if _pava is None:
         from .solvers import pava as _pava
     dtype = w.dtype
-    if not (dtype is _FLOAT64 or dtype is _FLOAT32) or not 1 <= w.ndim <= 2:
+    # Identity first (the builtin dtypes are singletons), equality for copies (unpickled arrays).
+    if not (dtype is _FLOAT64 or dtype is _FLOAT32 or dtype in _FAST_DTYPES):
+        return None
+    if not 1 <= w.ndim <= 2:
         return None
     if not 0 < w.size <= _pava.ONE_CALL_SIZE or type(lam) not in _FAST_LAM_TYPES:
         return None

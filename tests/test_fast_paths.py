@@ -2,8 +2,13 @@
 
 * short batches take one compiled call (``prox.solvers.pava.ONE_CALL_SIZE``);
 * finiteness is one compiled pass (``x * 0`` summed), CPU tensors through their
-  numpy view; the overflow guard's ``max |w|`` is one compiled pass.
+  numpy view; the overflow guard's ``max |w|`` is one compiled pass;
+* ``prox_ws`` on short float ndarrays makes one compiled call with those checks
+  (``prox.solvers.pava.prox_short_checked``): the same bits and the same errors
+  as ``solve``, which always takes the general dispatcher.
 """
+import pickle
+
 import numpy as np
 import pytest
 
@@ -96,6 +101,7 @@ def _inputs():
         "strided": base[:, ::3],
         "fortran": np.asfortranarray(base),
         "read-only": read_only,
+        "unpickled": pickle.loads(pickle.dumps(base)),  # a copy of the float64 dtype object
         "1e300": base * 1e300,
         "near the top": base / np.abs(base).max() * np.finfo(np.float64).max,
         "subnormal": base * 1e-310,

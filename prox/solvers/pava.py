@@ -15,7 +15,9 @@ Algorithm (docs/maths.md, 'Algorithms', sort + PAVA), per row of length d:
 
 Work O(d log d) (the sort) + O(d); depth O(d) (sequential). Batches of at most
 ``ONE_CALL_SIZE`` entries run all steps in one compiled call (numba's sort instead
-of numpy's), so a short row pays one call's fixed cost, not four.
+of numpy's), so a short row pays one call's fixed cost, not four;
+``prox_short_checked`` adds the dispatcher's input checks to that call (the
+fast path of ``prox_ws``).
 
 Memory. The kernel keeps its block stack inside the key buffer it has already
 read (the stack never outgrows the number of elements read), so besides input
