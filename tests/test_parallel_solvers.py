@@ -97,6 +97,30 @@ def test_float32_stays_float32(name):
 
 
 @pytest.mark.parametrize("name", TORCH_SOLVERS)
+@pytest.mark.parametrize("lam", [1e17, 1e30, 1e300])
+def test_beyond_lam_max_every_row_is_its_mean(name, lam):
+    """lam >> max|w| once drowned w in z = sort(w) + lam c: the mean came out as 0."""
+    rows = torch.tensor([[1.0, 2.0, 3.0], [-5.0, 0.25, 7.0], [4.0, 4.0, 4.0]],
+                        dtype=torch.float64)
+    got = prox.prox_ws(rows, lam, method=name)
+    assert torch.equal(got, rows.mean(-1, keepdim=True).expand_as(rows))
+
+
+@pytest.mark.parametrize("name", TORCH_SOLVERS)
+def test_lam_capped_at_the_bound_on_lam_max_changes_no_prox(name, rng):
+    """lam_max <= (d-1)(max-min)/2, half the cap: the cap changes no prox."""
+    from particles import simulate
+
+    w = rng.standard_normal(50)
+    lam_max = simulate(w).lam_max
+    bound = (w.size - 1) * np.ptp(w) / 2
+    assert lam_max <= bound
+    for lam in (0.5 * lam_max, lam_max, 0.999 * bound, bound, 4 * bound):
+        got = prox.prox_ws(torch.from_numpy(w), lam, method=name).numpy()
+        assert_close(got, oracle_prox(w, lam), w, lam)
+
+
+@pytest.mark.parametrize("name", TORCH_SOLVERS)
 def test_batch_of_rows_of_different_difficulty(name):
     d = 64
     rng = np.random.default_rng(2)

@@ -79,7 +79,7 @@ from __future__ import annotations
 import torch
 
 from ..transform import rank_velocities, run_velocity
-from .torch_blocks import block_means, flat_ranges, scatter_back, split_prefix_sums
+from .torch_blocks import block_means, capped_lam, flat_ranges, scatter_back, split_prefix_sums
 
 __all__ = ["prox_divide_conquer_rows", "round_bound", "weighted_blocks", "range_mean"]
 
@@ -116,9 +116,10 @@ def prox_divide_conquer_rows(rows: torch.Tensor, lam: float):
     row, column = pos // width, pos % width
     real = column < d
     lo = torch.where(real, column, 0)
-    probe = torch.full((pos.shape[0],), float(lam), dtype=torch.float64, device=device)
+    lam_rows = capped_lam(x, lam)  # (rows, 1): the same prox, no lam that drowns x
+    probe = lam_rows.reshape(-1).index_select(0, row)
     starts, rounds = weighted_blocks(real, row, row, lo, lo + 1, probe, prefix, d, levels)
-    z = x + lam * rank_velocities(d, like=x)
+    z = x + lam_rows * rank_velocities(d, like=x)
     out = block_means(z.reshape(-1), starts.view(n_rows, width)[:, :d].reshape(-1))
     return scatter_back(out, order, rows), rounds
 

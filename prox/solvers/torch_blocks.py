@@ -26,17 +26,35 @@ import torch
 
 from ..transform import sorted_transform
 
-__all__ = ["to_sorted_transform", "split_prefix_sums", "block_means", "scatter_back",
+__all__ = ["capped_lam", "to_sorted_transform", "split_prefix_sums", "block_means", "scatter_back",
            "flat_ranges", "pool_violating_runs"]
+
+
+def capped_lam(x: torch.Tensor, lam: float) -> torch.Tensor:
+    """``lam`` for each row of the float64 tensor ``x``, capped at ``(d-1)(max - min)``.
+
+    Every gap closes no later than its two particles alone would meet,
+    ``t_k <= (d-1)(x_(k+1) - x_(k)) / 2``, so ``lam_max <= (d-1)(max - min)/2`` and the
+    prox at any larger ``lam`` is the row's mean. The cap is twice that bound, so that
+    every gap is past closing by a margin no rounding can undo (at exactly ``lam_max``
+    two sides of a gap can round apart), and capping keeps ``z = sort(x) + lam c`` from
+    drowning ``x`` when ``lam / |x| > 2^53`` (a mean of ``z`` then came out as 0).
+    Returns float64, shape ``(rows, 1)``.
+    """
+    d = x.shape[-1]
+    cap = (d - 1) * (x.amax(-1, keepdim=True) - x.amin(-1, keepdim=True))
+    return torch.clamp(cap, max=float(lam))
 
 
 def to_sorted_transform(rows: torch.Tensor, lam: float):
     """``(z, order)`` of 2-D ``rows`` computed in float64 (``rows`` is not modified).
 
-    ``z``: float64, shape ``rows.shape``, each row ``sort(w) + lam * c``.
+    ``z``: float64, shape ``rows.shape``, each row ``sort(w) + lam_r * c`` with ``lam_r``
+    the row's :func:`capped_lam` (the same prox as ``lam``).
     ``order``: int64, the sorting permutation of each row.
     """
-    return sorted_transform(rows.to(torch.float64), lam)
+    x = rows.to(torch.float64)
+    return sorted_transform(x, capped_lam(x, lam))
 
 
 def split_prefix_sums(z: torch.Tensor):
