@@ -20,11 +20,20 @@ import numpy as np
 
 from .validation import check_weights, is_torch_tensor
 
-__all__ = ["count_shared_values", "refit_groups"]
+__all__ = ["count_shared_values", "refit_groups", "read_weights"]
 
 
-def _read(a, name: str) -> np.ndarray:
-    """``a`` as a checked ndarray; tensors are detached and copied to the CPU."""
+def read_weights(a, name: str = "w") -> np.ndarray:
+    """``a`` as a checked ndarray (real dtype, finite; errors name ``name``).
+
+    Tensors and ``nn.Parameter`` s (any device, requiring grad or not) are read
+    through ``detach().cpu()``; float16 and bfloat16 are widened exactly to float32.
+    ``a`` itself is not touched. O(size) (one copy at most).
+
+    >>> import torch
+    >>> read_weights(torch.nn.Parameter(torch.tensor([1.0, 2.0])))
+    array([1., 2.], dtype=float32)
+    """
     if is_torch_tensor(a):
         import torch
 
@@ -59,7 +68,7 @@ def count_shared_values(u):
     >>> count_shared_values(np.array([[1.0, 1.0, 2.0], [0.0, 0.0, 0.0]]))
     array([2, 1])
     """
-    u = _read(u, "u")
+    u = read_weights(u, "u")
     if u.shape[-1] == 0:
         counts = np.zeros(u.shape[:-1], np.int64)
     else:
@@ -85,8 +94,8 @@ def refit_groups(w, u) -> np.ndarray:
     constant (within one slice), the mean of ``w`` over that group. To put it
     back into a parameter: ``param.data.copy_(torch.from_numpy(refit))``.
     """
-    w = _read(w, "w")
-    u = _read(u, "u")
+    w = read_weights(w, "w")
+    u = read_weights(u, "u")
     if w.shape != u.shape:
         raise ValueError(f"Invalid u: shape {u.shape} does not match w's shape {w.shape}")
     out = np.empty(w.shape, np.float64)

@@ -70,3 +70,26 @@ def test_compression_stats():
     assert stats["sparsity"] == 2 / 6
     assert stats["parameter_sharing"] == 4 / 2
     assert stats["compression"] == 6 / 3
+
+
+def test_compression_stats_reads_a_parameter_that_requires_grad():
+    torch = pytest.importorskip("torch")
+    W = [[0.0, 1.0, 1.0], [2.0, 0.0, 1.0]]
+    param = torch.nn.Parameter(torch.tensor(W))
+    assert compression_stats(param) == compression_stats(np.array(W))
+    assert param.requires_grad and param.grad is None  # untouched
+
+
+def test_prox_growl_checks_the_weights_once(monkeypatch):
+    import prox.owl as owl
+
+    calls = []
+
+    def counting(*args, **kwargs):
+        calls.append(args[1:])
+        return check(*args, **kwargs)
+
+    check = owl.check_weights
+    monkeypatch.setattr(owl, "check_weights", counting)
+    prox_growl(np.ones((3, 2)), np.array([0.6, 0.5, 0.4]))
+    assert calls.count(("W",)) == 1

@@ -28,6 +28,7 @@ import numpy as np
 
 from .._arrays import OutputKind
 from ..dispatch import OWL_SOLVERS, solve
+from ..sharing import read_weights
 from ..validation import (
     check_strength,
     check_theta,
@@ -145,9 +146,13 @@ def growl_penalty(W, theta) -> float:
     return float(owl_penalty(np.linalg.norm(W, axis=1), theta))
 
 
-def _check_matrix(W) -> np.ndarray:
-    """``W`` as a float64 2-D ndarray; a ValueError naming the shape otherwise."""
-    W = check_weights(W, "W")
+def _check_matrix(W, *, checked: bool = False) -> np.ndarray:
+    """``W`` as a float64 2-D ndarray; a ValueError naming the shape otherwise.
+
+    ``checked``: ``W`` already went through :func:`check_weights` (not again).
+    """
+    if not checked:
+        W = check_weights(W, "W")
     if W.ndim != 2:
         raise ValueError(f"Invalid W: expected a 2-D matrix (rows, cols), got shape "
                          f"{tuple(W.shape)}")
@@ -168,8 +173,9 @@ def prox_growl(W, theta):
     float64 (the row norms go through the fast :func:`prox_owl`); returned in
     the input's kind and result dtype (float32 stays float32).
     """
-    like = OutputKind.of(check_weights(W, "W"))
-    W = _check_matrix(W)
+    W = check_weights(W, "W")
+    like = OutputKind.of(W)
+    W = _check_matrix(W, checked=True)
     norms = np.linalg.norm(W, axis=1)
     return like(_rescale_rows(W, norms, prox_owl(norms, theta)))
 
@@ -188,7 +194,7 @@ def compression_stats(W, *, decimals: int | None = None) -> dict:
     values, compression = total / unique values. ``decimals`` rounds before
     counting unique values (float noise can split a shared value).
     """
-    values = np.asarray(W, dtype=np.float64).ravel()
+    values = np.asarray(read_weights(W, "W"), dtype=np.float64).ravel()
     if decimals is not None:
         values = np.round(values, decimals)
     total = values.size
