@@ -82,7 +82,8 @@ class OwlTrajectory:
     wall_time : ndarray float64 (d,)
         Time at which each weight (original order) reaches 0 (``inf``: never).
 
-    Queries cost O(d) per time (``n_clusters``, ``lam_for_clusters`` O(log d)).
+    Queries cost O(d) per time (``n_clusters`` O(log d): a binary search in the sorted
+    closing times; ``lam_for_clusters`` O(1): an index into them).
     """
 
     def __init__(self, w, theta, order, xs, log, like):

@@ -92,10 +92,10 @@ merge level of the prox and one per search step (its termination test), none
 per element.
 
 ``PROBES = K + 1 = 8``, so the proven bound is ``floor(log2(d - 1)) + 22``
-levels. A Numba version of the same recursion was 1.3-2x slower than the
-event heap on the CPU at d = 1e5 .. 1e7 (``benchmarks/results/time_split.md``,
-column ``streaming_s``), so the heap is the CPU backend and this one serves
-tensors (``simulate(..., backend="torch")``).
+levels. A Numba prototype of the same recursion (since removed) was 1.3-2x slower
+than the event heap on the CPU at d = 1e5 .. 1e7 (14.1x argsort at d = 1e7 before
+its removal), so the heap is the CPU backend and this one serves tensors
+(``simulate(..., backend="torch")``).
 """
 from __future__ import annotations
 

@@ -6,7 +6,8 @@ tensor), not for a strength. :class:`prox.training.WeightSharing` with
 Lagrange multiplier of the constraint "at most k values per row" and moves it
 with the νPI controller of Sohrabi et al. (ICML 2024), as shipped by the
 ``cooper-optim`` library (``cooper.optim.nuPI``), on the violation measured at
-every step. At the end :func:`share_k_values_` makes the count exact.
+every step. At the end :func:`share_k_values` (``WeightSharing.finalize()``) makes the
+count exact.
 
 The measured violation (what the controller sees)
 -------------------------------------------------
@@ -67,7 +68,7 @@ settles within 2 % about 30 steps sooner.
 
 Finalizing
 ----------
-:func:`share_k_values_` (``WeightSharing.finalize()``) makes the count exact:
+:func:`share_k_values` (``WeightSharing.finalize()``) makes the count exact:
 the prox of each row at ``lam_k`` of that row leaves at most k groups (read as
 labels from the merge times, never from float equality), and each group takes
 the mean of the row's weights in it (:func:`prox.sharing.refit_groups`): the
