@@ -9,13 +9,13 @@ import streamlit as st
 from demo import page
 from demo.views import (
     render_compare,
+    render_compression,
     render_sidebar,
     render_train,
     render_validate,
     render_watch,
 )
 from demo.views.common import PLOT_CONFIG
-from demo.views.compression import render_compression
 
 st.set_page_config(page_title="Weight sharing as particles", layout="wide")
 st.title("Weight-sharing regularization as a particle system")

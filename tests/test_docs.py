@@ -26,17 +26,18 @@ def _public_modules(package, *, recursive: bool) -> list[str]:
                                  if not any(part.startswith("_") for part in name.split("."))]
 
 
-# Every public module of the libraries, subpackages included (prox.solvers, prox.owl,
-# particles.backends, ...); the demo's top-level modules.
+# Every public module of the libraries and of the demo, subpackages included (prox.solvers,
+# prox.owl, particles.backends, demo.views, ...).
 MODULES = sorted({*_public_modules(prox, recursive=True),
                   *_public_modules(particles, recursive=True),
-                  *_public_modules(demo, recursive=False)})
+                  *_public_modules(demo, recursive=True)})
 
 
 def test_every_library_module_is_collected():
     # A module moved into a subpackage must not drop out of the doctest run.
     for name in ("prox.owl", "prox.solvers.divide_conquer", "prox.scaling", "particles.owl",
-                 "particles.simulation", "particles.backends.time_split"):
+                 "particles.simulation", "particles.backends.time_split", "demo.views.penalty",
+                 "demo.views.compression"):
         assert name in MODULES
 
 
