@@ -128,8 +128,17 @@ def _scaled_kernel(spec: SolverSpec, rows, strength, size: float):
     if not needs_scaling(largest, compute_dtype):
         return spec.kernel(rows, strength)
     scale = power_of_two_scale(largest)
-    out, rounds = spec.kernel(rows / scale, strength / scale)
+    # A float32 input runs in float64 here: the power of two may lie beyond float32's
+    # range (lam = 1e300), and float32 rows divided by it would be 0, then 0 * inf.
+    # The prox stays within the input's range, so the result casts back exactly as
+    # any float32 result does.
+    single = _numpy_dtype(rows) == np.float32
+    torch_rows = is_torch_tensor(rows)
+    work = (rows.double() if torch_rows else rows.astype(np.float64)) if single else rows
+    out, rounds = spec.kernel(work / scale, strength / scale)
     out *= scale
+    if single:
+        out = out.to(rows.dtype) if torch_rows else out.astype(np.float32)
     return out, rounds
 
 

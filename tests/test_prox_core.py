@@ -1,6 +1,8 @@
 """The core prox: solver "pava", the public API, the penalty and prox + L1."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -128,6 +130,22 @@ def test_huge_scale_does_not_overflow():
     out = prox_ws(w, 1e308)
     assert np.isfinite(out).all()
     assert_matches_oracle(w / 1e300, 1e8, out / 1e300)
+
+
+@pytest.mark.parametrize("method", ["pava", "events", "parallel_pava", "lower_sets",
+                                    "divide_conquer"])
+@pytest.mark.parametrize("kind", ["numpy", "torch"])
+def test_float32_with_a_strength_beyond_float32s_range(method, kind):
+    """The overflow guard's power of two can exceed float32: it once gave 0 * inf = NaN."""
+    w = np.array([[1.0, 2.0, 3.0], [-4.0, 0.5, 2.0]], dtype=np.float32)
+    data = torch.from_numpy(w) if kind == "torch" else w
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        out = prox_ws(data, 1e300, method=method)
+    out = out.numpy() if kind == "torch" else out
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out, np.broadcast_to(w.mean(1, keepdims=True), w.shape),
+                               rtol=1e-6)
 
 
 def test_batched_rows_with_different_patterns(rng):
