@@ -17,11 +17,12 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-__all__ = ["RESULTS", "KS", "LIVE", "live_run", "controller_figure", "load_table",
+# networks (and torch) load here: the Train tab, rendered on every run, needs them anyway.
+from networks.compression import KS, RESULTS_FILE
+
+__all__ = ["RESULTS_FILE", "KS", "LIVE", "live_run", "controller_figure", "load_table",
            "table_figures"]
 
-RESULTS = Path(__file__).resolve().parent.parent / "networks" / "results" / "compression.json"
-KS = (2, 4, 8, 16, 32)
 #: The live run: small and quick (a few seconds on one core).
 LIVE = {"data": "digits8", "hidden": 64, "epochs": 8, "batch_size": 64, "scope": "rows",
         "finetune_epochs": 2}
@@ -79,7 +80,7 @@ def controller_figure(history: dict, *, title: str = "") -> go.Figure:
     return fig
 
 
-def load_table(path=RESULTS) -> dict | None:
+def load_table(path=RESULTS_FILE) -> dict | None:
     """The saved comparison (``networks/results/compression.json``), or None if absent."""
     path = Path(path)
     if not path.exists():

@@ -63,6 +63,8 @@ __all__ = ["CompressionConfig", "KS", "METHODS", "kmeans_1d", "uniform_levels",
            "finetune_shared", "compress", "run_table", "markdown", "plot", "main"]
 
 RESULTS = Path(__file__).parent / "results"
+#: The table's default output (``.md`` and ``.png`` beside it).
+RESULTS_FILE = RESULTS / "compression.json"
 KS = (2, 4, 8, 16, 32)
 METHODS = ("wsr_target", "wsr_posthoc", "kmeans", "uniform", "l1", "ws_l1", "dwf2", "dwf3")
 SPARSE = ("l1", "ws_l1", "dwf2", "dwf3")
@@ -581,7 +583,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
     parser.add_argument("--scope", choices=("rows", "tensor"), default=defaults.scope)
     parser.add_argument("--hidden", type=int, default=defaults.hidden)
-    parser.add_argument("--out", type=Path, default=RESULTS / "compression.json")
+    parser.add_argument("--out", type=Path, default=RESULTS_FILE)
     parser.add_argument("--render", action="store_true",
                         help="only rewrite the .md and .png from the saved --out JSON (and "
                              "its .verdict.md), no training")

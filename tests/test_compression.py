@@ -107,6 +107,14 @@ def test_one_command_writes_the_table_and_plot(tmp_path):
 
 # --- the Train tab's Compression view ------------------------------------------------------
 
+def test_the_view_reads_the_file_and_the_ks_the_command_writes():
+    from demo import compression as demo_compression
+
+    assert demo_compression.KS is C.KS
+    default_out = C.build_parser().parse_args([]).out
+    assert demo_compression.RESULTS_FILE == default_out and default_out.suffix == ".json"
+
+
 def _view(path):
     from demo.views.compression import render_compression
 

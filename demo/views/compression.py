@@ -11,7 +11,14 @@ from pathlib import Path
 
 import streamlit as st
 
-from ..compression import KS, RESULTS, controller_figure, live_run, load_table, table_figures
+from ..compression import (
+    KS,
+    RESULTS_FILE,
+    controller_figure,
+    live_run,
+    load_table,
+    table_figures,
+)
 from .common import PLOT_CONFIG
 
 __all__ = ["render_compression"]
@@ -44,7 +51,7 @@ def _show_live(result: dict) -> None:
         key="fig_comp_controller", config=PLOT_CONFIG)
 
 
-def render_compression(results_path=RESULTS) -> None:
+def render_compression(results_path=RESULTS_FILE) -> None:
     """Lay out the Compression view (a live run, then the saved table and plot)."""
     st.subheader("Compression: ask for k values per row")
     st.caption("The strength of each row is a Lagrange multiplier moved by a νPI controller "
