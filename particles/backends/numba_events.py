@@ -62,6 +62,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from prox.scaling import pooled_mean_jit
 from prox.transform import run_velocity_jit
 
 from .heap import before, heapify, place, push, sink
@@ -149,7 +150,7 @@ def simulate_sorted(xs, t_stop, mean, nxt, prv, pos, ptime, htime, hpair,
         c = nxt[b]
         m_a = b - a
         m_b = c - b
-        mean[a] = mean[a] + (mean[b] - mean[a]) * (m_b / (m_a + m_b))
+        mean[a] = pooled_mean_jit(mean[a], m_a, mean[b], m_b)
         nxt[a] = c
         if record:
             ev_time[n_events] = t_now

@@ -33,7 +33,7 @@ import numba
 import numpy as np
 
 from .._arrays import _largest_magnitude_flat
-from ..scaling import outside_window_jit, safe_window
+from ..scaling import outside_window_jit, pooled_mean_jit, safe_window
 from ..transform import run_velocity_jit, velocity_jit
 from ..validation import _finite_sum_is_zero
 from ._sort_keys import index_bits_for, pack_keys, repair_truncated_runs, sorted_keys
@@ -111,8 +111,7 @@ def pava_kernel(keys, values, lam, order, out, index_bits):
                 if prev_start == prev_end:
                     order_row[prev_end] ^= flag
                 prev_size = prev_end - prev_start + 1
-                # Weighted mean written as an update: no overflow near 1e308.
-                mean = prev_mean + (mean - prev_mean) * (size / (size + prev_size))
+                mean = pooled_mean_jit(prev_mean, prev_size, mean, size)
                 start = prev_start
                 size += prev_size
                 fit = mean + lam * run_velocity_jit(start, k + 1, d)
