@@ -10,7 +10,7 @@ import time
 import numpy as np
 import streamlit as st
 
-from .. import compare, figures, page
+from .. import compare, figures
 from .common import PLOT_CONFIG
 
 __all__ = ["AUTO_COMPARE_MAX_D", "render_compare"]
@@ -89,12 +89,11 @@ def _scaling() -> None:
 
 def render_compare(selection) -> None:
     """The Compare tab for the sidebar's :class:`~demo.views.sidebar.Selection`."""
-    with page.shown_failures("The Compare tab"):
-        st.subheader("Every solver on this input")
-        st.caption("Max deviation is from the exact prox at λ. Times are the median of up to "
-                   f"{compare.REPEATS} runs on a shared CPU, with their spread: compare them "
-                   "with each other, not with other machines. A run predicted to take over "
-                   f"{compare.RUN_BUDGET:g} s is skipped, one that runs over it is stopped; "
-                   "the note says why.")
-        _solver_table(selection)
-        _scaling()
+    st.subheader("Every solver on this input")
+    st.caption("Max deviation is from the exact prox at λ. Times are the median of up to "
+               f"{compare.REPEATS} runs on a shared CPU, with their spread: compare them "
+               "with each other, not with other machines. A run predicted to take over "
+               f"{compare.RUN_BUDGET:g} s is skipped, one that runs over it is stopped; "
+               "the note says why.")
+    _solver_table(selection)
+    _scaling()

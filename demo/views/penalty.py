@@ -3,14 +3,14 @@
 :func:`demo.views.sidebar.render_sidebar` calls :func:`controls` (after its "penalty"
 selectbox) and :func:`demo.views.watch.render_watch` calls :func:`render` when it is not
 "WSR". The maths and figures are in :mod:`demo.penalties`; this module only
-lays them out. Any failure becomes one ``st.error`` (no traceback).
+lays them out; ``app.py`` turns any failure of the tab into one ``st.error``.
 """
 from __future__ import annotations
 
 import numpy as np
 import streamlit as st
 
-from .. import animation, page, penalties
+from .. import animation, penalties
 from .common import PLOT_CONFIG, show_player
 
 __all__ = ["PENALTIES", "controls", "render"]
@@ -72,28 +72,27 @@ def _player(penalty: str, w_bytes: bytes, params_key: tuple, lam: float) -> str:
 
 def render(penalty: str, w: np.ndarray, lam: float, params: dict) -> None:
     """The Watch tab's content for ``penalty`` at strength ``lam``."""
-    with page.shown_failures(f"The {penalty} view"):
-        w_bytes = np.ascontiguousarray(w, dtype=np.float64).tobytes()
-        params_key = tuple(sorted(params.items()))
-        path = _path(penalty, w_bytes, params_key)
-        _explain(penalty, path)
-        if lam <= 0:
-            st.info("λ = 0: the prox is the identity. Raise λ in the sidebar to let the "
-                    "particles move.")
-        at_lam = penalties.clusters_at(path, lam)
-        m1, m2, m3 = st.columns(3)
-        m1.metric(f"groups at λ ({penalty})", f"{at_lam.value.size:,}")
-        m2.metric(f"zeros at λ ({path.particle}s on the wall)", f"{at_lam.n_zero:,}")
-        m3.metric("all zero from t =", f"{path.t_zero:.4g}")
-        show_player(_player(penalty, w_bytes, params_key, float(lam)))
-        st.markdown(f"**Groups at λ = {lam:.4g}** (largest first; the wall is the zero group)")
-        st.dataframe(penalties.groups_table(path, lam).head(200), height=300,
-                     hide_index=True, key="penalty_groups")
-        if penalty == "GrOWL":
-            _growl_section(path, lam)
-        elif path.theta is not None:
-            st.plotly_chart(penalties.theta_figure(path.theta), key="fig_penalty_theta",
-                            config=PLOT_CONFIG)
+    w_bytes = np.ascontiguousarray(w, dtype=np.float64).tobytes()
+    params_key = tuple(sorted(params.items()))
+    path = _path(penalty, w_bytes, params_key)
+    _explain(penalty, path)
+    if lam <= 0:
+        st.info("λ = 0: the prox is the identity. Raise λ in the sidebar to let the "
+                "particles move.")
+    at_lam = penalties.clusters_at(path, lam)
+    m1, m2, m3 = st.columns(3)
+    m1.metric(f"groups at λ ({penalty})", f"{at_lam.value.size:,}")
+    m2.metric(f"zeros at λ ({path.particle}s on the wall)", f"{at_lam.n_zero:,}")
+    m3.metric("all zero from t =", f"{path.t_zero:.4g}")
+    show_player(_player(penalty, w_bytes, params_key, float(lam)))
+    st.markdown(f"**Groups at λ = {lam:.4g}** (largest first; the wall is the zero group)")
+    st.dataframe(penalties.groups_table(path, lam).head(200), height=300,
+                 hide_index=True, key="penalty_groups")
+    if penalty == "GrOWL":
+        _growl_section(path, lam)
+    elif path.theta is not None:
+        st.plotly_chart(penalties.theta_figure(path.theta), key="fig_penalty_theta",
+                        config=PLOT_CONFIG)
 
 
 def _explain(penalty: str, path: penalties.PenaltyPath) -> None:

@@ -9,7 +9,7 @@ import streamlit as st
 
 from prox import check_prox
 
-from .. import figures, inputs, page
+from .. import figures, inputs
 from ..validate import differing_groups_table
 from .common import PLOT_CONFIG, UPLOAD, read_input
 
@@ -91,19 +91,18 @@ def _verdict(val_w: np.ndarray, lam: float, val_u: np.ndarray) -> None:
 def render_validate(selection) -> None:
     """The Validate tab; the sidebar's weights and λ are the defaults."""
     w, lam = selection.w, selection.lam
-    with page.shown_failures("The Validate tab"):
-        st.subheader("Check your own prox output")
-        st.caption(f"Give an input w and the vector your code returned for the prox of λR at "
-                   f"w, with λ = {lam:.4g} from the sidebar. The page compares it with the "
-                   "exact prox, using the same objective ½‖u − w‖² + λR(u).")
-        st.button("Fill in an example (the current input, a slightly wrong answer)",
-                  on_click=_load_example, args=(w, lam), key="val_example")
-        col_w, col_u = st.columns(2)
-        with col_w:
-            val_w = _input_w(w)
-        with col_u:
-            val_u = _candidate()
-        if val_w is not None and val_u is not None:
-            _verdict(val_w, lam, val_u)
-        elif val_w is not None:
-            st.info("Paste or upload your output vector to check it.")
+    st.subheader("Check your own prox output")
+    st.caption(f"Give an input w and the vector your code returned for the prox of λR at "
+               f"w, with λ = {lam:.4g} from the sidebar. The page compares it with the "
+               "exact prox, using the same objective ½‖u − w‖² + λR(u).")
+    st.button("Fill in an example (the current input, a slightly wrong answer)",
+              on_click=_load_example, args=(w, lam), key="val_example")
+    col_w, col_u = st.columns(2)
+    with col_w:
+        val_w = _input_w(w)
+    with col_u:
+        val_u = _candidate()
+    if val_w is not None and val_u is not None:
+        _verdict(val_w, lam, val_u)
+    elif val_w is not None:
+        st.info("Paste or upload your output vector to check it.")

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from .. import animation, inputs, page
+from .. import animation, inputs
 from . import penalty as penalty_view
 from .common import show_player, simulation
 
@@ -38,23 +38,22 @@ def _groups(traj, lam: float) -> None:
 
 def render_watch(selection) -> None:
     """The Watch tab for the sidebar's :class:`~demo.views.sidebar.Selection`."""
-    with page.shown_failures("The Watch tab"):
-        if selection.penalty != "WSR":
-            penalty_view.render(selection.penalty, selection.w, selection.lam,
-                                selection.penalty_params)
-            return
-        traj, lam = selection.traj, selection.lam
-        if traj is None:
-            st.info("Nothing to watch: the simulation failed (see the message above).")
-            return
-        if lam <= 0:
-            st.info("λ = 0: the prox is the identity. "
-                    "Raise λ in the sidebar to let the particles move.")
-        m1, m2, m3 = st.columns(3)
-        m1.metric("groups at λ (R alone)", f"{traj.n_clusters(lam):,}")
-        m2.metric("λ_max (one group)", f"{traj.lam_max:.4g}")
-        m3.metric("weights d", f"{traj.d:,}")
-        st.caption("▶ Play and the time slider run in your browser: every picture is the "
-                   "exact state at its time t, computed from the simulation's merge log.")
-        show_player(_player(selection.w_bytes, lam))
-        _groups(traj, lam)
+    if selection.penalty != "WSR":
+        penalty_view.render(selection.penalty, selection.w, selection.lam,
+                            selection.penalty_params)
+        return
+    traj, lam = selection.traj, selection.lam
+    if traj is None:
+        st.info("Nothing to watch: the simulation failed (see the message above).")
+        return
+    if lam <= 0:
+        st.info("λ = 0: the prox is the identity. "
+                "Raise λ in the sidebar to let the particles move.")
+    m1, m2, m3 = st.columns(3)
+    m1.metric("groups at λ (R alone)", f"{traj.n_clusters(lam):,}")
+    m2.metric("λ_max (one group)", f"{traj.lam_max:.4g}")
+    m3.metric("weights d", f"{traj.d:,}")
+    st.caption("▶ Play and the time slider run in your browser: every picture is the "
+               "exact state at its time t, computed from the simulation's merge log.")
+    show_player(_player(selection.w_bytes, lam))
+    _groups(traj, lam)
