@@ -49,7 +49,11 @@ State, for one row of ``d`` particles sorted ascending (``xs``):
   makes the loop exact whatever the rounding, at the cost of a comparison
   per merge where nothing went later.) A heap entry that
   stops being a local minimum is harmless: it still holds its pair's current
-  time. The heap holds about d/3 entries on random input.
+  time. The heap holds about d/3 entries on random input;
+  (3) the popped root's slot is left as a hole (key -inf) during the merge
+  and the first pair woken by it is written there and sunk: one sift instead
+  of a pop's sift down plus a push's sift up. The heap's set of entries is
+  the same as with pop-then-push, so the events are too.
 
 Simultaneous collisions (grids, ties, multi-way collisions) are therefore
 ordinary events: they pop one pair at a time, in (time, left head) order, and
@@ -95,11 +99,17 @@ def _is_local_min(pair, ptime, nxt, prv, d):
 
 
 @numba.njit(inline="always", cache=True)
-def _wake(htime, hpair, pos, ptime, nxt, prv, pair, size, d):
-    # Put a dormant pair into the heap if it is now a local minimum.
+def _wake(htime, hpair, pos, ptime, nxt, prv, pair, size, d, hole):
+    # Put a dormant pair into the heap if it is now a local minimum: into the
+    # root's hole if there is one (every other entry is a valid heap below it,
+    # so one sift down places it), else pushed at the end. Returns (size, hole).
     if pos[pair] < 0 and _is_local_min(pair, ptime, nxt, prv, d):
-        return push(htime, hpair, pos, pair, ptime[pair], size)
-    return size
+        if hole:
+            htime[0], hpair[0] = ptime[pair], pair
+            sink(htime, hpair, pos, 0, size)
+            return size, False
+        return push(htime, hpair, pos, pair, ptime[pair], size), False
+    return size, hole
 
 
 @numba.njit(cache=True)
@@ -139,12 +149,13 @@ def simulate_sorted(xs, t_stop, mean, nxt, prv, pos, ptime, htime, hpair,
         if t_now > t_stop:
             break
         a = hpair[0]
-        # Pop the root: the last entry takes its slot and sinks.
+        # The root's entry is dropped, but its slot stays a hole until the end
+        # of the merge: the first pair woken below fills it with one sift down
+        # (instead of a pop's sift down plus a push's sift up). Meanwhile the
+        # hole holds -inf, so no entry moved up below can pass it.
         pos[a] = -1
-        size -= 1
-        if size > 0:
-            htime[0], hpair[0] = htime[size], hpair[size]
-            sink(htime, hpair, pos, 0, size)
+        htime[0] = -np.inf
+        hole = True
         # Merge A = [a, b) with B = [b, c): add the triples (as weighted means).
         b = nxt[a]
         c = nxt[b]
@@ -186,13 +197,19 @@ def simulate_sorted(xs, t_stop, mean, nxt, prv, pos, ptime, htime, hpair,
         # first must not be left dormant. (A pair whose neighbour moved earlier,
         # or kept its time with a smaller name, cannot have become a local minimum.)
         if c < d:
-            size = _wake(htime, hpair, pos, ptime, nxt, prv, a, size, d)
+            size, hole = _wake(htime, hpair, pos, ptime, nxt, prv, a, size, d, hole)
             if later_right and nxt[c] < d:
-                size = _wake(htime, hpair, pos, ptime, nxt, prv, c, size, d)
+                size, hole = _wake(htime, hpair, pos, ptime, nxt, prv, c, size, d, hole)
         if p >= 0:
-            size = _wake(htime, hpair, pos, ptime, nxt, prv, p, size, d)
+            size, hole = _wake(htime, hpair, pos, ptime, nxt, prv, p, size, d, hole)
             if later_left and prv[p] >= 0:
-                size = _wake(htime, hpair, pos, ptime, nxt, prv, prv[p], size, d)
+                size, hole = _wake(htime, hpair, pos, ptime, nxt, prv, prv[p], size, d, hole)
+        if hole:
+            # Nobody woke: the last entry fills the hole (an ordinary pop).
+            size -= 1
+            if size > 0:
+                htime[0], hpair[0] = htime[size], hpair[size]
+                sink(htime, hpair, pos, 0, size)
     return n_events
 
 
