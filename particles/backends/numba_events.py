@@ -50,10 +50,14 @@ State, for one row of ``d`` particles sorted ascending (``xs``):
   per merge where nothing went later.) A heap entry that
   stops being a local minimum is harmless: it still holds its pair's current
   time. The heap holds about d/3 entries on random input;
-  (3) the popped root's slot is left as a hole (key -inf) during the merge
-  and the first pair woken by it is written there and sunk: one sift instead
-  of a pop's sift down plus a push's sift up. The heap's set of entries is
-  the same as with pop-then-push, so the events are too.
+  (3) the popped root's slot is left as a hole (key -inf) during the merge.
+  The first pair woken by the merge is written there and sunk: one sift
+  instead of a pop's sift down plus a push's sift up. If none wakes, a pair
+  in the heap whose time changed moves there (the last entry takes its old
+  slot and settles near the bottom, where it belongs) instead of rising from
+  its slot while the last entry sinks the whole height from the root. The
+  heap holds the same entries as with pop-then-push, and its root is always
+  the least (time, left head) of all pairs, so the events are the same.
 
 Simultaneous collisions (grids, ties, multi-way collisions) are therefore
 ordinary events: they pop one pair at a time, in (time, left head) order, and
@@ -99,17 +103,28 @@ def _is_local_min(pair, ptime, nxt, prv, d):
 
 
 @numba.njit(inline="always", cache=True)
-def _wake(htime, hpair, pos, ptime, nxt, prv, pair, size, d, hole):
-    # Put a dormant pair into the heap if it is now a local minimum: into the
-    # root's hole if there is one (every other entry is a valid heap below it,
-    # so one sift down places it), else pushed at the end. Returns (size, hole).
-    if pos[pair] < 0 and _is_local_min(pair, ptime, nxt, prv, d):
-        if hole:
-            htime[0], hpair[0] = ptime[pair], pair
-            sink(htime, hpair, pos, 0, size)
-            return size, False
-        return push(htime, hpair, pos, pair, ptime[pair], size), False
-    return size, hole
+def _wake(htime, hpair, pos, ptime, pair, size, hole):
+    # Put a pair that became a local minimum into the heap: into the root's
+    # hole if there is one (every other entry is a valid heap below it, so one
+    # sift down places it), else pushed at the end. Returns (size, hole).
+    if hole:
+        htime[0], hpair[0] = ptime[pair], pair
+        sink(htime, hpair, pos, 0, size)
+        return size, False
+    return push(htime, hpair, pos, pair, ptime[pair], size), False
+
+
+@numba.njit(inline="always", cache=True)
+def _into_hole(htime, hpair, pos, slot, pair, time, size):
+    # Move the entry at ``slot`` (``pair``, whose time is now ``time``) into
+    # the root's hole: the last entry takes its slot, then it sinks from the root.
+    size -= 1
+    if slot < size:
+        htime[slot], hpair[slot] = htime[size], hpair[size]
+        place(htime, hpair, pos, slot, size)
+    htime[0], hpair[0] = time, pair
+    sink(htime, hpair, pos, 0, size)
+    return size
 
 
 @numba.njit(cache=True)
@@ -172,44 +187,69 @@ def simulate_sorted(xs, t_stop, mean, nxt, prv, pos, ptime, htime, hpair,
         n_events += 1
         # The two pairs touching the new cluster get new (earlier) times.
         later_right = later_left = False
+        slot_b = -1
         if c < d:
             prv[c] = a
             ptime[a] = max(collision_time(mean[a], a, c, mean[c], nxt[c], d), t_now)
             later_right = ptime[a] > ptime[b]  # the pair (B, C) is now (A+B, C)
-            slot = pos[b]
+            slot_b = pos[b]
             pos[b] = -1
-            if slot >= 0:
-                htime[slot], hpair[slot] = ptime[a], a
-                place(htime, hpair, pos, slot, size)
         p = prv[a]
         if p >= 0:
             old_time = ptime[p]
             ptime[p] = max(collision_time(mean[p], p, a, mean[a], c, d), t_now)
             later_left = ptime[p] > old_time
-            if pos[p] >= 0:
-                htime[pos[p]] = ptime[p]
-                place(htime, hpair, pos, pos[p], size)
-        # Wake the pairs that just became local minima: the two recomputed ones,
-        # and an outer neighbour of one whose time moved LATER. In exact
+        # The dormant pairs that just became local minima: the two recomputed
+        # ones, and an outer neighbour of one whose time moved LATER. In exact
         # arithmetic a recomputed time only moves earlier; but when several
         # collisions happen at one instant (grids, quantized weights) rounding
         # can move it later by an ulp, and the outer neighbour that now comes
         # first must not be left dormant. (A pair whose neighbour moved earlier,
         # or kept its time with a smaller name, cannot have become a local minimum.)
-        if c < d:
-            size, hole = _wake(htime, hpair, pos, ptime, nxt, prv, a, size, d, hole)
-            if later_right and nxt[c] < d:
-                size, hole = _wake(htime, hpair, pos, ptime, nxt, prv, c, size, d, hole)
-        if p >= 0:
-            size, hole = _wake(htime, hpair, pos, ptime, nxt, prv, p, size, d, hole)
-            if later_left and prv[p] >= 0:
-                size, hole = _wake(htime, hpair, pos, ptime, nxt, prv, prv[p], size, d, hole)
+        # Decided from the times alone, before the heap moves.
+        wake_a = c < d and slot_b < 0 and _is_local_min(a, ptime, nxt, prv, d)
+        wake_c = (c < d and later_right and nxt[c] < d and pos[c] < 0
+                  and _is_local_min(c, ptime, nxt, prv, d))
+        wake_p = p >= 0 and pos[p] < 0 and _is_local_min(p, ptime, nxt, prv, d)
+        outer = prv[p] if p >= 0 else -1
+        wake_outer = (later_left and outer >= 0 and pos[outer] < 0
+                      and _is_local_min(outer, ptime, nxt, prv, d))
+        # If nobody wakes, the first entry whose time changed moves into the
+        # hole (it sinks from the root; the last entry fills its old slot)
+        # instead of rising from its slot while the last entry sinks from the root.
+        any_wake = wake_a or wake_c or wake_p or wake_outer
+        hole = not any_wake
+        if slot_b >= 0:
+            if hole:
+                size = _into_hole(htime, hpair, pos, slot_b, a, ptime[a], size)
+                hole = False
+            else:
+                htime[slot_b], hpair[slot_b] = ptime[a], a
+                place(htime, hpair, pos, slot_b, size)
+        if p >= 0 and pos[p] >= 0:
+            if hole:
+                size = _into_hole(htime, hpair, pos, pos[p], p, ptime[p], size)
+                hole = False
+            else:
+                htime[pos[p]] = ptime[p]
+                place(htime, hpair, pos, pos[p], size)
         if hole:
-            # Nobody woke: the last entry fills the hole (an ordinary pop).
+            # Nothing changed in the heap: the last entry fills the hole (a pop).
             size -= 1
             if size > 0:
                 htime[0], hpair[0] = htime[size], hpair[size]
                 sink(htime, hpair, pos, 0, size)
+        elif any_wake:
+            # The first pair woken fills the hole, the others are pushed.
+            hole = True
+            if wake_a:
+                size, hole = _wake(htime, hpair, pos, ptime, a, size, hole)
+            if wake_c:
+                size, hole = _wake(htime, hpair, pos, ptime, c, size, hole)
+            if wake_p:
+                size, hole = _wake(htime, hpair, pos, ptime, p, size, hole)
+            if wake_outer:
+                size, hole = _wake(htime, hpair, pos, ptime, outer, size, hole)
     return n_events
 
 
