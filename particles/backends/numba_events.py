@@ -73,7 +73,7 @@ import numpy as np
 from prox.scaling import pooled_mean_jit
 from prox.transform import run_velocity_jit
 
-from .heap import before, heapify, place, push, sink
+from .heap import before, heapify, place, prefetch, push, sink
 
 __all__ = ["simulate_sorted", "collision_time"]
 
@@ -164,6 +164,17 @@ def simulate_sorted(xs, t_stop, mean, nxt, prv, pos, ptime, htime, hpair,
         if t_now > t_stop:
             break
         a = hpair[0]
+        # The next event is most often the earliest child of the root: start
+        # loading its clusters' data now, while this merge works.
+        if size > 1:
+            q = hpair[1]
+            t_q = htime[1]
+            for child in range(2, min(5, size)):
+                if before(htime[child], hpair[child], t_q, q):
+                    q, t_q = hpair[child], htime[child]
+            prefetch(nxt, q)
+            prefetch(mean, q)
+            prefetch(prv, q)
         # The root's entry is dropped, but its slot stays a hole until the end
         # of the merge: the first pair woken below fills it with one sift down
         # (instead of a pop's sift down plus a push's sift up). Meanwhile the
